@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`; both set up first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: setup data run test unit notebooks-test notebooks screenshots bench clean
+
+setup: $(STAMP) data
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/fmtb data
+
+run: setup
+	$(BIN)/fmtb run
+
+test: setup
+	$(PYTEST) -p no:cacheprovider tests -x -q
+	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
+	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks -q
+
+unit: setup
+	$(PYTEST) tests -q -m "not slow and not browser"
+
+# Re-execute the notebooks in place: one clean top-to-bottom run each.
+notebooks: setup
+	$(BIN)/python -m fmtb_helpers.notebooks_store notebooks/0*.ipynb
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,300 @@
+"""TensorBoard plumbing: run folders, writers' pitfalls, servers, reading logs back.
+
+The notebooks keep the ``SummaryWriter.add_*`` calls in view; this module holds
+what would distract from them:
+
+- :func:`start_run` opens ``<runs_dir>/<run_name>``, moving an earlier run with
+  that name aside (never deleting it, never mixing into it);
+- :func:`keep_projector_entries` stops a second writer from rewriting
+  ``projector_config.pbtxt`` with only its own embeddings;
+- :func:`quiet_graph_tracing` hides ``torch.jit.trace``'s deprecation warning
+  that ``add_graph`` triggers, and keeps the graph;
+- :func:`use_venv_tensorboard` lets ``%tensorboard`` find the ``tensorboard``
+  beside the kernel's Python even when its ``bin`` is not on ``PATH``;
+- :func:`event_summary` / :func:`print_logged` read event files back;
+- :class:`TensorBoardServer`, :func:`running_servers`, :func:`stop_servers`
+  start and stop real servers.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+# TensorBoard keeps 10 images per tag unless told otherwise: the training
+# notebook logs 15 prediction figures, so ask for up to 100.
+SERVER_FLAGS = ("--samples_per_plugin", "images=100")
+PROJECTOR_CONFIG = "projector_config.pbtxt"
+
+
+# --- runs --------------------------------------------------------------------
+
+def run_dir(runs_dir: str | Path, run_name: str) -> Path:
+    return Path(runs_dir).expanduser().resolve() / run_name
+
+
+def start_run(runs_dir: str | Path, run_name: str) -> Path:
+    """A fresh, empty ``<runs_dir>/<run_name>``.
+
+    An earlier run of that name is renamed ``<run_name>.<timestamp>`` beside it,
+    so nothing is lost and nothing is mixed into it.
+    """
+    path = run_dir(runs_dir, run_name)
+    if path.exists() and any(path.iterdir()):
+        stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+        target = path.with_name(f"{run_name}.{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = path.with_name(f"{run_name}.{stamp}.{n}")
+        path.rename(target)
+        warnings.warn(f"an earlier run was moved aside to {target}", stacklevel=2)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --- writer pitfalls ---------------------------------------------------------
+
+def load_projector_config(log_dir: str | Path):
+    """The ``ProjectorConfig`` already written in ``log_dir`` (empty if none)."""
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
+
+    config = ProjectorConfig()
+    path = Path(log_dir) / PROJECTOR_CONFIG
+    if path.is_file():
+        text_format.Parse(path.read_text(), config)
+    return config
+
+
+def keep_projector_entries(writer) -> int:
+    """Make ``writer.add_embedding`` add to the run's projector config, not replace it.
+
+    ``SummaryWriter`` rewrites ``projector_config.pbtxt`` from the embeddings it
+    wrote itself, so a second writer on the same run erases the first one's.
+    Returns how many earlier embeddings are kept.
+    """
+    config = load_projector_config(writer.get_logdir())
+    writer._projector_config = config  # the attribute add_embedding appends to
+    return len(config.embeddings)
+
+
+@contextlib.contextmanager
+def quiet_graph_tracing():
+    """``add_graph`` traces with ``torch.jit.trace``, deprecated in torch 2.14: the
+    graph is still right, so hide only that warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.trace", category=FutureWarning)
+        yield
+
+
+# --- reading logs back ---------------------------------------------------------
+
+def event_files(log_dir: str | Path) -> list[Path]:
+    return sorted(Path(log_dir).glob("events.out.tfevents.*"))
+
+
+def event_file(writer) -> Path:
+    """The event file ``writer`` writes to (flushed first)."""
+    writer.flush()
+    return Path(writer._get_file_writer().event_writer._file_name)
+
+
+def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
+    """What an event file (or a whole run folder) holds: ``{kind: {tag: count}}``.
+
+    Kinds are ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves)
+    and ``graph`` (``{"graph": 1}`` when a model graph is there). Read with
+    ``size_guidance`` 0, so nothing is sampled away.
+    """
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    acc = ea.EventAccumulator(str(path), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
+    acc.Reload()
+    tags = acc.Tags()
+    out: dict[str, dict[str, int]] = {}
+    for kind, reader in (("scalars", acc.Scalars), ("images", acc.Images),
+                         ("histograms", acc.Histograms), ("tensors", acc.Tensors)):
+        if tags.get(kind):
+            out[kind] = {tag: len(reader(tag)) for tag in sorted(tags[kind])}
+    if tags.get("graph"):
+        out["graph"] = {"graph": 1}
+    return out
+
+
+def print_logged(writer) -> dict[str, dict[str, int]]:
+    """Print, and return, what ``writer`` has written so far, read back from its file."""
+    summary = event_summary(event_file(writer))
+    if not summary:
+        print("nothing logged yet")
+    for kind, tags in summary.items():
+        for tag, count in tags.items():
+            print(f"{kind:<10} {tag!r}: {count}")
+    return summary
+
+
+def projector_summary(log_dir: str | Path) -> list[dict]:
+    """Each embedding in the run's projector config, with its tensor's shape,
+    its metadata's labels and its sprite's size."""
+    from PIL import Image
+
+    log_dir = Path(log_dir)
+    out = []
+    for emb in load_projector_config(log_dir).embeddings:
+        rows = (log_dir / emb.tensor_path).read_text().splitlines()
+        item = {"tensor_name": emb.tensor_name, "shape": (len(rows), len(rows[0].split("\t")))}
+        if emb.metadata_path:
+            item["labels"] = (log_dir / emb.metadata_path).read_text().splitlines()
+        if emb.sprite.image_path:
+            with Image.open(log_dir / emb.sprite.image_path) as sprite:
+                item["sprite_size"] = sprite.size
+            item["thumbnail"] = tuple(emb.sprite.single_image_dim)
+        out.append(item)
+    return out
+
+
+# --- servers -----------------------------------------------------------------
+
+def tensorboard_binary() -> Path:
+    """The ``tensorboard`` executable of the running Python's environment."""
+    beside = Path(sys.executable).with_name("tensorboard")
+    if beside.is_file():
+        return beside
+    found = shutil.which("tensorboard")
+    if found:
+        return Path(found)
+    raise FileNotFoundError("no 'tensorboard' executable found beside "
+                            f"{sys.executable} or on PATH: pip install tensorboard")
+
+
+def use_venv_tensorboard() -> Path:
+    """Point ``%tensorboard`` at this environment's ``tensorboard`` (via
+    ``TENSORBOARD_BINARY``), so it works when the kernel's PATH lacks the venv."""
+    binary = tensorboard_binary()
+    os.environ["TENSORBOARD_BINARY"] = str(binary)
+    return binary
+
+
+def running_servers():
+    """TensorBoard servers started by this user's ``%tensorboard`` or
+    :class:`TensorBoardServer` (read from TensorBoard's info files, pruned of
+    dead ones)."""
+    from tensorboard import manager
+
+    return [info for info in manager.get_all() if _alive(info.pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _terminate(pid: int, timeout: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def stop_servers(servers=None) -> list[int]:
+    """Stop the given servers (default: every running one); returns their pids."""
+    from tensorboard import manager
+
+    servers = running_servers() if servers is None else servers
+    for info in servers:
+        _terminate(info.pid)
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(manager._get_info_dir(), f"pid-{info.pid}.info"))
+    return [info.pid for info in servers]
+
+
+class TensorBoardServer:
+    """A real ``tensorboard`` on loopback, on a free port, stopped on exit.
+
+    >>> with TensorBoardServer("runs") as tb:   # doctest: +SKIP
+    ...     print(tb.url)
+    """
+
+    def __init__(self, logdir: str | Path, *extra: str, host: str = "127.0.0.1",
+                 timeout: float = 90.0):
+        self.logdir = Path(logdir)
+        self.args = ["--logdir", str(self.logdir), "--host", host, "--port", "0",
+                     *SERVER_FLAGS, *extra]
+        self.host, self.timeout = host, timeout
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "TensorBoardServer":
+        from tensorboard import manager
+
+        self._log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([str(tensorboard_binary()), *self.args],
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._log.seek(0)
+                raise RuntimeError("tensorboard exited early:\n"
+                                   + self._log.read().decode(errors="replace")[-2000:])
+            info = next((i for i in manager.get_all() if i.pid == self.proc.pid), None)
+            if info:
+                self.port = info.port
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"tensorboard did not start within {self.timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            from tensorboard import manager
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(manager._get_info_dir(), f"pid-{self.proc.pid}.info"))
+
+    def get(self, path: str, timeout: float = 30.0) -> bytes:
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
+            return resp.read()
+
+    def get_json(self, path: str, timeout: float = 30.0):
+        import json
+
+        return json.loads(self.get(path, timeout))
+
+    def __enter__(self) -> "TensorBoardServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

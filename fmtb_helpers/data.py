@@ -1,0 +1,230 @@
+"""The real Fashion-MNIST, as the tutorial loads it, offline or online.
+
+Where the four IDX files come from, in order:
+
+1. already under ``<data_root>/FashionMNIST/raw/``;
+2. a mirror folder holding the four ``.gz`` files: ``$FMTB_DATA_MIRROR``, by
+   default ``/usr/share/datasets/fashion-mnist`` (Debian's
+   ``dataset-fashion-mnist``), decompressed into ``raw/``;
+3. torchvision's own download, for users online.
+
+Every decompressed file is checked by SHA-256. Whatever is written goes to a
+temporary name first and is renamed into place, so nothing half-written is
+left behind.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from . import paths
+
+CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+           'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle Boot')
+
+MIRROR_ENV = "FMTB_DATA_MIRROR"
+DEFAULT_MIRROR = "/usr/share/datasets/fashion-mnist"
+
+# SHA-256 of the decompressed IDX files (the same bytes torchvision extracts).
+SHA256 = {
+    "train-images-idx3-ubyte":
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte":
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte":
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte":
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+MEAN, STD = 0.5, 0.5  # the tutorial's Normalize((0.5,), (0.5,))
+
+
+class DataError(RuntimeError):
+    """Fashion-MNIST is missing, unobtainable or damaged; the message says what to do."""
+
+
+def raw_dir(data_root: str | Path | None = None) -> Path:
+    return paths.data_root(data_root) / "FashionMNIST" / "raw"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mirror_dir(mirror: str | Path | None) -> Path:
+    return Path(mirror if mirror is not None
+                else os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)
+
+
+def _how_to_get_it(raw: Path, mirror: Path) -> str:
+    return (f"Fashion-MNIST is not under {raw} and could not be fetched. Provide it in one "
+            f"of three ways: (1) put the four IDX files in {raw}; (2) point "
+            f"${MIRROR_ENV} at a folder with the four .gz files (on Debian: apt-get install "
+            f"dataset-fashion-mnist, which fills {DEFAULT_MIRROR}); (3) go online and run "
+            f"'fmtb data' to download it with torchvision.")
+
+
+def check_file(path: Path) -> None:
+    """Raise DataError naming ``path`` unless it holds the expected bytes."""
+    expected = SHA256[path.name]
+    if sha256(path) != expected:
+        raise DataError(
+            f"{path} is truncated or corrupt (its SHA-256 is not Fashion-MNIST's); "
+            f"delete it and run 'fmtb data' to fetch it again.")
+
+
+def _present(raw: Path) -> list[str]:
+    return [name for name in SHA256 if (raw / name).is_file()]
+
+
+def _from_mirror(raw: Path, mirror: Path, names: list[str]) -> None:
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source = mirror / f"{name}.gz"
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=raw)
+        try:
+            with os.fdopen(fd, "wb") as out, gzip.open(source, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+            if sha256(Path(tmp)) != SHA256[name]:
+                raise DataError(
+                    f"{source} does not hold Fashion-MNIST's {name} (SHA-256 mismatch); "
+                    f"reinstall the mirror (apt-get install --reinstall dataset-fashion-mnist) "
+                    f"or unset ${MIRROR_ENV}.")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, raw / name)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise DataError(f"{source} could not be read as gzip ({exc}); it is truncated "
+                            f"or corrupt: reinstall the mirror or unset ${MIRROR_ENV}.") from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _download(root: Path) -> None:
+    from torchvision.datasets import FashionMNIST
+
+    for train in (True, False):
+        FashionMNIST(str(root), train=train, download=True)
+
+
+def ensure_data(data_root: str | Path | None = None, *, mirror: str | Path | None = None,
+                download: bool = True, verify: bool = True) -> Path:
+    """Make sure the four IDX files are under ``<data_root>/FashionMNIST/raw``.
+
+    Returns the raw folder. Raises :class:`DataError` with a one-line message
+    when the data is damaged or cannot be had.
+    """
+    root = paths.data_root(data_root)
+    raw = raw_dir(root)
+    mirror_dir = _mirror_dir(mirror)
+    missing = [name for name in SHA256 if name not in _present(raw)]
+    if missing and all((mirror_dir / f"{name}.gz").is_file() for name in missing):
+        _from_mirror(raw, mirror_dir, missing)
+        missing = []
+    if missing and download:
+        try:
+            _download(root)
+        except Exception:  # no network, DNS failure, HTTP error, bad MD5 ...
+            pass
+        missing = [name for name in SHA256 if name not in _present(raw)]
+    if missing:
+        raise DataError(_how_to_get_it(raw, mirror_dir))
+    if verify:
+        for name in SHA256:
+            check_file(raw / name)
+    return raw
+
+
+def transform():
+    """The tutorial's transform: ``ToTensor`` then ``Normalize((0.5,), (0.5,))``."""
+    import torchvision.transforms as transforms
+
+    return transforms.Compose([transforms.ToTensor(),
+                               transforms.Normalize((MEAN,), (STD,))])
+
+
+def load_datasets(data_root: str | Path | None = None, *, verify: bool = False):
+    """The tutorial's ``trainset`` and ``testset`` (torchvision's FashionMNIST)."""
+    from torchvision.datasets import FashionMNIST
+
+    root = paths.data_root(data_root)
+    ensure_data(root, verify=verify)
+    kwargs = dict(root=str(root), download=False, transform=transform())
+    return FashionMNIST(train=True, **kwargs), FashionMNIST(train=False, **kwargs)
+
+
+def normalized_tensors(dataset, subset: int = 0):
+    """All images of ``dataset`` as one normalised float tensor ``(N, 1, 28, 28)``,
+    with its labels: the tutorial's transform applied once, in memory."""
+    images, labels = dataset.data, dataset.targets
+    if subset:
+        images, labels = images[:subset], labels[:subset]
+    x = images.unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
+    return x, labels.clone()
+
+
+class TensorLoader:
+    """Batches of in-memory tensors, shuffled each epoch like ``DataLoader(shuffle=True)``.
+
+    The fast path for batch size 4: no per-sample PIL transform, no worker
+    processes. Yields ``(images, labels)`` exactly as the tutorial's loader does.
+    """
+
+    def __init__(self, images, labels, batch_size: int = 4, shuffle: bool = False,
+                 generator: torch.Generator | None = None):
+        if len(images) != len(labels):
+            raise ValueError("images and labels differ in length")
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.images)
+        order = (torch.randperm(n, generator=self.generator) if self.shuffle
+                 else torch.arange(n))
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.images[idx], self.labels[idx]
+
+
+def make_loaders(trainset, testset, batch_size: int = 4, *, in_memory: bool = False,
+                 train_subset: int = 0, num_workers: int = 2):
+    """``trainloader`` and ``testloader`` as in the tutorial (shuffled train, ordered test).
+
+    ``train_subset`` > 0 keeps only the first that many training images.
+    ``in_memory=True`` gives :class:`TensorLoader` batches of the same values.
+    """
+    if in_memory:
+        x, y = normalized_tensors(trainset, train_subset)
+        xt, yt = normalized_tensors(testset)
+        return (TensorLoader(x, y, batch_size, shuffle=True),
+                TensorLoader(xt, yt, batch_size, shuffle=False))
+    from torch.utils.data import DataLoader, Subset
+
+    source = Subset(trainset, range(train_subset)) if train_subset else trainset
+    return (DataLoader(source, batch_size=batch_size, shuffle=True, num_workers=num_workers),
+            DataLoader(testset, batch_size=batch_size, shuffle=False, num_workers=num_workers))
+
+
+def select_n_random(data, labels, n: int = 100):
+    """``n`` random data points and their labels (the tutorial's helper)."""
+    assert len(data) == len(labels)
+    perm = torch.randperm(len(data))[:n]
+    return data[perm], labels[perm]
+
+
+def class_counts(labels) -> list[int]:
+    return torch.bincount(torch.as_tensor(labels), minlength=len(CLASSES)).tolist()

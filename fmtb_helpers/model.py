@@ -1,0 +1,80 @@
+"""The tutorial's network, loss and optimizer, and safe checkpoints."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+CHECKPOINT_NAME = "net.pt"
+
+
+class Net(nn.Module):
+    """Exactly the tutorial's model: LeNet for one-channel 28 x 28 images."""
+
+    def __init__(self):
+        super(Net, self).__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(-1, 16 * 4 * 4)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        x = self.fc3(x)
+        return x
+
+
+def make_criterion() -> nn.Module:
+    return nn.CrossEntropyLoss()
+
+
+def make_optimizer(net: nn.Module, lr: float = 0.001, momentum: float = 0.9):
+    return optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def save_checkpoint(net: nn.Module, path: str | Path, **meta) -> Path:
+    """Write ``net``'s weights (and plain ``meta`` values) atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save({"state_dict": state, "meta": meta}, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+class CheckpointMissing(FileNotFoundError):
+    """No trained model where one was expected."""
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
+    """A :class:`Net` with the weights saved at ``path``, and the saved meta."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointMissing(
+            f"no trained model at {path}: run notebook 05 (training) for this run first.")
+    saved = torch.load(path, map_location=device, weights_only=True)
+    net = Net().to(device)
+    net.load_state_dict(saved["state_dict"])
+    return net, saved.get("meta", {})

@@ -1,0 +1,55 @@
+"""Device choice, seeding and thread count: the set-up every notebook repeats."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(ValueError):
+    """A device that is unknown or not present on this machine."""
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def available_devices() -> list[str]:
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if _mps_available():
+        found.append("mps")
+    return found
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` takes CUDA, then MPS, then the CPU; a named device must exist here."""
+    if name not in DEVICES:
+        raise DeviceError(f"device must be one of {', '.join(DEVICES)}, not {name!r}")
+    here = available_devices()
+    if name == "auto":
+        return torch.device(here[1] if len(here) > 1 else "cpu")
+    if name not in here:
+        raise DeviceError(f"device {name!r} is not available on this machine "
+                          f"(available: {', '.join(here)}); use device='auto' or 'cpu'")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA); returns a seeded generator."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def set_threads(n: int) -> int:
+    """Use ``n`` intra-op threads (0 leaves torch's default); returns the count in use."""
+    if n > 0:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()

@@ -1,0 +1,130 @@
+import gzip
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from fmtb_helpers import data
+from conftest import REAL_MIRROR
+
+
+def test_mirror_is_decompressed_and_verified(tmp_path, small_idx):
+    mirror, arrays = small_idx
+    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(arrays)
+    trainset, testset = data.load_datasets(tmp_path / "root")
+    assert len(trainset) == 12 and len(testset) == 6
+    assert trainset.targets.tolist() == arrays["train-labels-idx1-ubyte"].tolist()
+    assert torch.equal(trainset.data, torch.as_tensor(arrays["train-images-idx3-ubyte"],
+                                                      dtype=torch.uint8))
+
+
+def test_files_already_present_need_no_mirror(tmp_path, small_idx):
+    mirror, _ = small_idx
+    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    again = data.ensure_data(tmp_path / "root", mirror=tmp_path / "nowhere", download=False)
+    assert again == raw
+
+
+def test_env_variable_names_the_mirror(tmp_path, small_idx, monkeypatch):
+    mirror, _ = small_idx
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
+    data.ensure_data(tmp_path / "root", download=False)
+    assert len(list(data.raw_dir(tmp_path / "root").iterdir())) == 4
+
+
+def test_no_data_anywhere_says_the_three_ways(tmp_path):
+    with pytest.raises(data.DataError) as err:
+        data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=False)
+    message = str(err.value)
+    assert "\n" not in message
+    for hint in ("(1)", "(2)", "(3)", data.MIRROR_ENV, "dataset-fashion-mnist", "fmtb data"):
+        assert hint in message
+
+
+def test_corrupt_raw_file_is_named(tmp_path, small_idx):
+    mirror, _ = small_idx
+    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    victim = raw / "t10k-labels-idx1-ubyte"
+    victim.write_bytes(victim.read_bytes()[:-3])
+    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"):
+        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+
+
+def test_truncated_mirror_leaves_nothing_half_written(tmp_path, small_idx):
+    mirror, _ = small_idx
+    gz = mirror / "train-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:200])
+    with pytest.raises(data.DataError, match="train-images-idx3-ubyte.gz"):
+        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    leftovers = list(data.raw_dir(tmp_path / "root").iterdir())
+    assert not [p for p in leftovers if p.name.startswith(".")]
+    assert "train-images-idx3-ubyte" not in [p.name for p in leftovers]
+
+
+def test_torchvision_download_path(tmp_path, small_idx, monkeypatch):
+    """Source (3): torchvision's own download, served by a real HTTP server on loopback."""
+    from torchvision.datasets import FashionMNIST
+    import hashlib
+
+    mirror, _ = small_idx
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(mirror), **k)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(FashionMNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
+        monkeypatch.setattr(FashionMNIST, "resources", [
+            (gz.name, hashlib.md5(gz.read_bytes()).hexdigest()) for gz in sorted(mirror.iterdir())])
+        raw = data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=True)
+    finally:
+        server.shutdown()
+    assert all((raw / name).is_file() for name in data.SHA256)
+
+
+def test_tensor_loader_matches_the_transform(tmp_path, small_idx):
+    mirror, _ = small_idx
+    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    trainset, testset = data.load_datasets(tmp_path / "root")
+    x, y = data.normalized_tensors(trainset)
+    for i in (0, 5, 11):
+        image, label = trainset[i]
+        assert torch.allclose(x[i], image, atol=1e-6) and y[i] == label
+    loader = data.TensorLoader(x, y, batch_size=5, shuffle=True,
+                               generator=torch.Generator().manual_seed(0))
+    batches = list(loader)
+    assert len(loader) == len(batches) == 3 and [len(b[1]) for b in batches] == [5, 5, 2]
+    assert sorted(torch.cat([b[1] for b in batches]).tolist()) == sorted(y.tolist())
+
+
+def test_make_loaders_subset(tmp_path, small_idx):
+    mirror, _ = small_idx
+    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    trainset, testset = data.load_datasets(tmp_path / "root")
+    for in_memory in (False, True):
+        train, test = data.make_loaders(trainset, testset, 4, in_memory=in_memory,
+                                        train_subset=8, num_workers=0)
+        assert len(train) == 2 and len(test) == 2
+        images, labels = next(iter(test))
+        assert images.shape == (4, 1, 28, 28) and labels.tolist() == [0, 1, 2, 3]
+
+
+# --- the real data -----------------------------------------------------------
+
+def test_real_data_sizes_and_classes(real_data_root):
+    trainset, testset = data.load_datasets(real_data_root, verify=True)
+    assert (len(trainset), len(testset)) == (60000, 10000)
+    assert data.class_counts(trainset.targets) == [6000] * 10
+    assert data.class_counts(testset.targets) == [1000] * 10
+    assert trainset.classes[-1] == "Ankle boot" and len(data.CLASSES) == 10
+    image, label = trainset[0]
+    assert image.shape == (1, 28, 28) and image.min() >= -1 and image.max() <= 1
+
+
+@pytest.mark.skipif(not REAL_MIRROR.is_dir(), reason="Debian's dataset-fashion-mnist is absent")
+def test_real_mirror_matches_the_published_hashes(tmp_path):
+    raw = data.ensure_data(tmp_path / "root", mirror=REAL_MIRROR, download=False)
+    for name, digest in data.SHA256.items():
+        assert data.sha256(raw / name) == digest

@@ -1,0 +1,62 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fmtb_helpers import plotting
+from fmtb_helpers.model import Net
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def test_unnormalize_maps_back_to_unit_range():
+    x = torch.tensor([-1.0, 0.0, 1.0])
+    assert plotting.unnormalize(x).tolist() == [0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_images_to_probs_shapes_and_values(n):
+    torch.manual_seed(0)
+    net = Net()
+    images = torch.randn(n, 1, 28, 28)
+    preds, probs = plotting.images_to_probs(net, images)
+    assert preds.shape == (n,) and probs.shape == (n,)
+    with torch.no_grad():
+        out = net(images)
+    for i in range(n):  # the tutorial's per-element softmax, as the reference
+        assert preds[i] == out[i].argmax().item()
+        assert probs[i] == pytest.approx(F.softmax(out[i], dim=0)[preds[i]].item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("n", [1, 4])
+def test_prediction_figure_is_one_row(device, n):
+    net = Net().to(device)
+    images, labels = torch.randn(n, 1, 28, 28, device=device), torch.arange(n, device=device)
+    fig = plotting.plot_classes_preds(net, images, labels)
+    try:
+        assert len(fig.axes) == n
+        width, height = fig.get_size_inches()
+        assert width / height >= 0.7 * n and height < 6  # one row, not 12 x 48 inches
+        rows = {round(ax.get_position().y0, 3) for ax in fig.axes}
+        assert len(rows) == 1
+        titles = [ax.get_title() for ax in fig.axes]
+        assert all("(label: " in t and "%" in t for t in titles)
+        colors = {ax.title.get_color() for ax in fig.axes}
+        assert colors <= {"green", "red"}
+    finally:
+        plt.close(fig)
+
+
+def test_imshow_keeps_gray_levels():
+    img = torch.linspace(-1, 1, 28 * 28).view(1, 28, 28)
+    fig, ax = plt.subplots()
+    try:
+        shown = plotting.matplotlib_imshow(img, one_channel=True, ax=ax).get_array()
+        assert shown.min() == pytest.approx(0) and shown.max() == pytest.approx(1)
+        assert len(set(shown.flatten().tolist())) > 100
+    finally:
+        plt.close(fig)
