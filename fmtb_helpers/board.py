@@ -103,7 +103,13 @@ def event_files(log_dir: str | Path) -> list[Path]:
 
 
 def event_file(writer) -> Path:
-    """The event file ``writer`` writes to (flushed first)."""
+    """The event file ``writer`` writes to (flushed first).
+
+    Only for an open writer: ``flush`` on a closed ``SummaryWriter`` would open
+    a new event file, the very multiplication this module avoids.
+    """
+    if writer.file_writer is None:
+        raise ValueError("the writer is closed: read it back before writer.close()")
     writer.flush()
     return Path(writer._get_file_writer().event_writer._file_name)
 
@@ -130,15 +136,18 @@ def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def print_logged(writer) -> dict[str, dict[str, int]]:
-    """Print, and return, what ``writer`` has written so far, read back from its file."""
+def print_logged(writer) -> None:
+    """Print what ``writer`` has written so far, read back from its event file.
+
+    Returns nothing, so a notebook cell ending with it shows only the print-out
+    (a trailing ``;`` is not enough under nbval, which runs without history).
+    """
     summary = event_summary(event_file(writer))
     if not summary:
         print("nothing logged yet")
     for kind, tags in summary.items():
         for tag, count in tags.items():
             print(f"{kind:<10} {tag!r}: {count}")
-    return summary
 
 
 def projector_summary(log_dir: str | Path) -> list[dict]:

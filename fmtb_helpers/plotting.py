@@ -20,13 +20,14 @@ def unnormalize(img: torch.Tensor) -> torch.Tensor:
     return img * STD + MEAN
 
 
-def matplotlib_imshow(img: torch.Tensor, one_channel: bool = False, ax=None):
+def matplotlib_imshow(img: torch.Tensor, one_channel: bool = False, ax=None) -> None:
     """Show one normalised image (C, H, W) on ``ax`` (default: the current axes)."""
     img = unnormalize(img.detach().cpu()).clamp(0, 1)
     ax = ax if ax is not None else plt.gca()
     if one_channel:
-        return ax.imshow(img.mean(dim=0).numpy(), cmap="Greys", vmin=0, vmax=1)
-    return ax.imshow(np.transpose(img.numpy(), (1, 2, 0)))
+        ax.imshow(img.mean(dim=0).numpy(), cmap="Greys", vmin=0, vmax=1)
+    else:
+        ax.imshow(np.transpose(img.numpy(), (1, 2, 0)))
 
 
 def images_to_probs(net, images: torch.Tensor):

@@ -1,11 +1,14 @@
-"""Shared fixtures: small IDX files written by the tests, the real data, and a
-private TensorBoard info folder so no server of a test outlives it."""
+"""Shared fixtures: small IDX files written by the tests, and the real data.
+(The root conftest.py stops every TensorBoard server the tests start.)"""
 from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import struct
-import tempfile
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -56,24 +59,30 @@ def real_data_root():
     return root
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_tensorboard_info(tmp_path_factory):
-    """Servers that tests start (directly or through a kernel's ``%tensorboard``) are
-    recorded in a private TMPDIR; every one still alive at the end is stopped."""
-    import os
+# --- one small series, shared by the runner, server and browser tests -------------
 
-    from fmtb_helpers import board
+FMTB = str(Path(sys.executable).with_name("fmtb"))
+SUBSET, LOG_EVERY = 2000, 40          # 500 mini-batches: 12 log points, more than
+LOG_POINTS = SUBSET // 4 // LOG_EVERY  # TensorBoard's default of 10 images per tag
+CLASSES = set(data.CLASSES)
+SERIES_RUN = "fashion_mnist_experiment_1"
 
-    old = os.environ.get("TMPDIR")
-    tmp = tmp_path_factory.mktemp("tmpdir")
-    os.environ["TMPDIR"] = str(tmp)
-    tempfile.tempdir = None
-    try:
-        yield tmp
-    finally:
-        board.stop_servers()
-        if old is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = old
-        tempfile.tempdir = None
+
+def fmtb(*args, timeout=900, env=None):
+    """``fmtb ARGS`` as a user runs it; the result has ``seconds``."""
+    started = time.monotonic()
+    proc = subprocess.run([FMTB, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    proc.seconds = time.monotonic() - started
+    return proc
+
+
+@pytest.fixture(scope="session")
+def series(tmp_path_factory, real_data_root):
+    """The whole series on a small training subset: ``(base folder, CompletedProcess)``;
+    the run is ``base/runs/fashion_mnist_experiment_1``."""
+    base = tmp_path_factory.mktemp("series")
+    proc = fmtb("run", "--runs-dir", str(base / "runs"), "--out", str(base / "out"),
+                "-p", "train_subset", str(SUBSET), "-p", "log_every", str(LOG_EVERY), "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return base, proc

@@ -72,7 +72,8 @@ def test_event_summary_counts_each_tag(tmp_path, capsys):
         w.add_scalar("training loss", 1.0 / (step + 1), step)
     w.add_image("grid", torch.rand(1, 8, 8))
     w.add_pr_curve("Bag", torch.tensor([True, False]), torch.tensor([0.9, 0.2]))
-    summary = board.print_logged(w)
+    assert board.print_logged(w) is None
+    summary = board.event_summary(board.event_file(w))
     w.close()
     assert summary == {"scalars": {"training loss": 3}, "images": {"grid": 1},
                        "tensors": {"Bag": 1}}
@@ -100,3 +101,12 @@ def test_real_server_serves_the_run_and_stops(tmp_path):
         assert "training loss" in tags["exp"]
     assert tb.proc.poll() is not None
     assert pid not in [s.pid for s in board.running_servers()]
+
+
+def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):
+    w = SummaryWriter(tmp_path)
+    w.add_scalar("x", 1.0, 0)
+    w.close()
+    with pytest.raises(ValueError, match="closed"):
+        board.event_file(w)
+    assert len(board.event_files(tmp_path)) == 1

@@ -97,6 +97,11 @@ def test_tensor_loader_matches_the_transform(tmp_path, small_idx):
     batches = list(loader)
     assert len(loader) == len(batches) == 3 and [len(b[1]) for b in batches] == [5, 5, 2]
     assert sorted(torch.cat([b[1] for b in batches]).tolist()) == sorted(y.tolist())
+    # batches normalised on the fly are the tutorial's values
+    raw = data.TensorLoader(trainset.data, trainset.targets, batch_size=12,
+                            transform=data.normalize)
+    images, labels = next(iter(raw))
+    assert torch.allclose(images, x, atol=1e-6) and torch.equal(labels, y)
 
 
 def test_make_loaders_subset(tmp_path, small_idx):

@@ -55,7 +55,8 @@ def test_imshow_keeps_gray_levels():
     img = torch.linspace(-1, 1, 28 * 28).view(1, 28, 28)
     fig, ax = plt.subplots()
     try:
-        shown = plotting.matplotlib_imshow(img, one_channel=True, ax=ax).get_array()
+        assert plotting.matplotlib_imshow(img, one_channel=True, ax=ax) is None
+        shown = ax.images[0].get_array()
         assert shown.min() == pytest.approx(0) and shown.max() == pytest.approx(1)
         assert len(set(shown.flatten().tolist())) > 100
     finally:

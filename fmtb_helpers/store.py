@@ -1,0 +1,52 @@
+"""Re-execute notebooks in place, stored as one clean top-to-bottom run.
+
+``make notebooks`` calls ``python -m fmtb_helpers.store notebooks/0*.ipynb``:
+each notebook runs in a fresh ``python3`` kernel with the notebooks folder as
+working directory; outputs are replaced, execution counts run 1..n, and no
+timing or papermill metadata is kept, so ``pytest --nbval`` has one honest
+reference run to compare against.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def clear(nb) -> None:
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+
+
+def execute_in_place(path: str | Path, timeout: int = 1800) -> float:
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    clear(nb)
+    started = time.perf_counter()
+    NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False,
+                   resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    if counts != list(range(1, len(counts) + 1)):
+        raise RuntimeError(f"{path}: execution counts {counts} are not 1..n")
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str]) -> int:
+    for name in argv:
+        print(f"executing {name} ...", end=" ", flush=True)
+        print(f"{execute_in_place(name):.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
