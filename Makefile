@@ -33,5 +33,12 @@ unit: setup
 notebooks: setup
 	$(BIN)/python -m fmtb_helpers.notebooks_store notebooks/0*.ipynb
 
+# Regenerate docs/img/*.png (README and notebooks) from a real full-default run.
+screenshots: setup
+	rm -rf build/screenshots-run
+	$(BIN)/fmtb run --runs-dir build/screenshots-run --run-name fashion_mnist_experiment_1 \
+	    --out build/executed/screenshots-run -q
+	$(BIN)/python -m fmtb_helpers.screenshots build/screenshots-run docs/img
+
 clean:
 	rm -rf build .pytest_cache
