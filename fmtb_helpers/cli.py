@@ -8,16 +8,29 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import data, paths
-
-
-class UsageError(Exception):
-    """Bad input: reported in one line, exit code 2."""
+from . import data, paths, runner
 
 
 def cmd_data(args) -> int:
     raw = data.ensure_data(args.data_root, mirror=args.mirror, download=not args.offline)
     print(f"Fashion-MNIST is ready in {raw} (4 files, SHA-256 verified)")
+    return 0
+
+
+def cmd_run(args) -> int:
+    plan = runner.plan(notebooks=args.notebooks, runs_dir=args.runs_dir, run_name=args.run_name,
+                       out=args.out, pairs=args.param or [], replace=args.replace)
+    runner.execute(plan, serve=args.serve, progress=not args.quiet, jobs=args.jobs)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    try:
+        bench.main(args.seed_script, args.floor_script, args.data_root, args.out)
+    except FileNotFoundError as exc:
+        raise runner.UsageError(str(exc)) from None
     return 0
 
 
@@ -34,6 +47,38 @@ def build_parser() -> argparse.ArgumentParser:
                         f"or {data.DEFAULT_MIRROR})")
     p.add_argument("--offline", action="store_true", help="never try torchvision's download")
     p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("run", help="run the notebook series with papermill",
+                       description="Run the notebooks in order with papermill, all logging to "
+                                   "one TensorBoard run.")
+    p.add_argument("--notebooks", metavar="01,05,...",
+                   help="which notebooks (default: all six)")
+    p.add_argument("--runs-dir", metavar="DIR",
+                   help=f"TensorBoard's logdir (default: {paths.runs_dir()})")
+    p.add_argument("--run-name", metavar="NAME",
+                   help="the run's folder (default: the next free fashion_mnist_experiment_N)")
+    p.add_argument("--out", metavar="DIR",
+                   help="executed notebooks (default: build/executed/<run-name>)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a notebook parameter, e.g. -p train_subset 3000")
+    p.add_argument("--replace", action="store_true",
+                   help="reuse an existing --run-name: the old run is moved aside, not deleted")
+    p.add_argument("--serve", action="store_true",
+                   help="leave the series' TensorBoard server running and print its URL")
+    p.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                   help="notebooks run at once, as their order allows (default: 2; "
+                        "1: strictly one after another)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("bench", help="time the series against the seed script and the floor",
+                       description="Run the tutorial's script, the training floor and "
+                                   "'fmtb run' side by side; print the ratios.")
+    p.add_argument("--seed-script", help="default: ../shared/bench/seed_baseline.py")
+    p.add_argument("--floor-script", help="default: ../shared/bench/bare_loop.py")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", help="results as JSON (default: build/bench.json)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
@@ -41,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, data.DataError) as exc:
+    except (runner.UsageError, data.DataError) as exc:
         print(f"fmtb {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except runner.NotebookFailed as exc:
+        print(f"fmtb {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"fmtb {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,137 @@
+"""The notebooks' parameters: what each declares, and checks for values from the command line.
+
+Each notebook has one cell tagged ``parameters`` holding literals; its
+defaults give their type. Values from ``-p NAME VALUE`` are parsed to that
+type and range-checked here, before any kernel starts, because papermill only
+warns about names a notebook does not declare.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import re
+from pathlib import Path
+
+
+class ParameterError(ValueError):
+    """A parameter name or value a user gave is wrong; the message says how."""
+
+
+def declared(notebook: str | Path) -> dict[str, object]:
+    """``{name: default}`` from the notebook's ``parameters`` cell, in order."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ParameterError(f"{Path(notebook).name} has {len(cells)} cells tagged "
+                             f"'parameters'; it needs exactly one")
+    out: dict[str, object] = {}
+    for node in ast.parse(cells[0].source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            raise ParameterError(f"{Path(notebook).name}: the parameters cell may only "
+                                 f"assign literals to names")
+        out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def _int(name: str, text: str, lo: int | None = None, hi: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ParameterError(f"{name} must be a whole number, not {text!r}") from None
+    if lo is not None and value < lo or hi is not None and value > hi:
+        bounds = (f"at least {lo}" if hi is None else f"between {lo} and {hi}")
+        raise ParameterError(f"{name} must be {bounds}, not {value}")
+    return value
+
+
+def _float(name: str, text: str, positive: bool = False, below: float | None = None) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterError(f"{name} must be a number, not {text!r}") from None
+    if not math.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, not {text!r}")
+    if positive and value <= 0:
+        raise ParameterError(f"{name} must be a positive number, not {text!r}")
+    if not positive and value < 0:
+        raise ParameterError(f"{name} must not be negative, not {text!r}")
+    if below is not None and value >= below:
+        raise ParameterError(f"{name} must be below {below}, not {text!r}")
+    return value
+
+
+def _bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ParameterError(f"{name} must be true or false, not {text!r}")
+
+
+def _device(name: str, text: str) -> str:
+    from .runtime import DeviceError, pick_device
+
+    try:
+        pick_device(text)
+    except DeviceError as exc:
+        raise ParameterError(str(exc)) from None
+    return text
+
+
+def _run_name(name: str, text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", text):
+        raise ParameterError(f"{name} must be a plain folder name (letters, digits, . _ + -), "
+                             f"not {text!r}")
+    return text
+
+
+TRAIN_SIZE = 60000
+
+# Parameters with a range; others are parsed by their default's type.
+CHECKS = {
+    "batch_size": lambda n, v: _int(n, v, 1),
+    "seed": lambda n, v: _int(n, v, 0),
+    "epochs": lambda n, v: _int(n, v, 1),
+    "log_every": lambda n, v: _int(n, v, 1),
+    "train_subset": lambda n, v: _int(n, v, 0, TRAIN_SIZE),
+    "n_points": lambda n, v: _int(n, v, 1, TRAIN_SIZE),
+    "num_threads": lambda n, v: _int(n, v, 0),
+    "lr": lambda n, v: _float(n, v, positive=True),
+    "momentum": lambda n, v: _float(n, v, below=1.0),
+    "device": _device,
+    "run_name": _run_name,
+}
+
+
+def parse_value(name: str, text: str, default: object) -> object:
+    """``text`` as a value of parameter ``name``, whose default is ``default``."""
+    if name in CHECKS:
+        return CHECKS[name](name, text)
+    if isinstance(default, bool):
+        return _bool(name, text)
+    if isinstance(default, int):
+        return _int(name, text)
+    if isinstance(default, float):
+        return _float(name, text)
+    return text
+
+
+def check_names(given: list[str], known: list[str]) -> None:
+    """Refuse names no chosen notebook declares, suggesting the closest known one."""
+    for name in given:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else (
+                f"; known: {', '.join(sorted(known))}")
+            raise ParameterError(f"unknown parameter {name!r}{hint}")
+
+
+def parse(pairs: list[tuple[str, str]], declarations: dict[str, object]) -> dict[str, object]:
+    """Checked values for ``-p NAME VALUE`` pairs against ``{name: default}``."""
+    check_names([name for name, _ in pairs], list(declarations))
+    return {name: parse_value(name, text, declarations[name]) for name, text in pairs}

@@ -1,0 +1,283 @@
+"""``fmtb run``: the notebook series in batch, with papermill.
+
+Everything a user can get wrong is checked before the first kernel starts
+(:func:`plan`); :func:`execute` then runs the chosen notebooks in order, in
+this environment's ``python3`` kernel, with the notebooks folder as working
+directory, all logging to one run folder. One TensorBoard server is started
+for the whole series with the very arguments of the notebooks' ``%tensorboard``
+cells, so each notebook reuses it instead of launching its own.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import board, data, params, paths
+from .model import CHECKPOINT_NAME
+
+DEFAULT_RUN_NAME = "fashion_mnist_experiment_1"
+TRAINING, ASSESSMENT = "05", "06"
+
+
+class UsageError(Exception):
+    """Bad input: one line, exit code 2."""
+
+
+class NotebookFailed(Exception):
+    """A notebook raised: one line naming notebook, cell and error; exit code 1."""
+
+
+def all_notebooks() -> list[Path]:
+    return sorted(paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(spec: str | None) -> list[Path]:
+    """Notebooks named by ``01,05`` (numbers, or file names without .ipynb)."""
+    notebooks = all_notebooks()
+    if not spec:
+        return notebooks
+    chosen = []
+    for token in (t.strip() for t in spec.split(",") if t.strip()):
+        key = f"{int(token):02d}" if token.isdigit() else token.removesuffix(".ipynb")
+        match = [nb for nb in notebooks if nb.stem == key or nb.stem.split("_")[0] == key]
+        if not match:
+            raise UsageError(f"no notebook {token!r}; choose from "
+                             f"{', '.join(nb.stem.split('_')[0] for nb in notebooks)}")
+        if match[0] not in chosen:
+            chosen.append(match[0])
+    return sorted(chosen)
+
+
+def number(notebook: Path) -> str:
+    return notebook.stem.split("_")[0]
+
+
+@dataclass
+class Plan:
+    notebooks: list[Path]
+    runs_dir: Path
+    run_name: str
+    out_dir: Path
+    values: dict[str, object]                      # checked -p values, by name
+    per_notebook: dict[Path, dict[str, object]] = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.run_name
+
+
+def _next_free_run_name(runs_dir: Path, base: str = DEFAULT_RUN_NAME) -> str:
+    stem = base.rsplit("_", 1)[0]
+    n = 1
+    while (runs_dir / f"{stem}_{n}").exists():
+        n += 1
+    return f"{stem}_{n}"
+
+
+def _latest_run_name(runs_dir: Path, base: str = DEFAULT_RUN_NAME) -> str:
+    stem = base.rsplit("_", 1)[0]
+    found = [int(m.group(1)) for p in runs_dir.glob(f"{stem}_*")
+             if (m := re.fullmatch(re.escape(stem) + r"_(\d+)", p.name))]
+    return f"{stem}_{max(found)}" if found else base
+
+
+def plan(notebooks: str | None = None, runs_dir: str | None = None,
+         run_name: str | None = None, out: str | None = None,
+         pairs: list[tuple[str, str]] = (), replace: bool = False) -> Plan:
+    """Check everything a user gave; raise UsageError (one line) on the first problem."""
+    chosen = select(notebooks)
+    declarations: dict[str, object] = {}
+    per_notebook = {nb: params.declared(nb) for nb in chosen}
+    for decl in per_notebook.values():
+        for name, default in decl.items():
+            declarations.setdefault(name, default)
+    pairs = list(pairs)
+    for flag, name in (("--runs-dir", "runs_dir"), ("--run-name", "run_name")):
+        if any(n == name for n, _ in pairs):
+            raise UsageError(f"give {name} with {flag}, not -p {name}")
+    try:
+        values = params.parse(pairs, declarations)
+        if run_name is not None:
+            params.parse_value("run_name", run_name, DEFAULT_RUN_NAME)
+    except params.ParameterError as exc:
+        raise UsageError(str(exc)) from None
+
+    runs = paths.runs_dir(runs_dir)
+    starts_fresh = number(chosen[0]) == "01"
+    if run_name is None:
+        run_name = _next_free_run_name(runs) if starts_fresh else _latest_run_name(runs)
+    elif starts_fresh and (runs / run_name).exists() and not replace:
+        raise UsageError(f"run {run_name!r} already exists in {runs}; choose another "
+                         f"--run-name, or pass --replace to move the old one aside")
+
+    data_root = values.get("data_root", declarations.get("data_root"))
+    try:
+        # Notebooks resolve data_root from their own folder: do the same here.
+        with _cwd(paths.notebooks_dir()):
+            data.ensure_data(data_root)
+    except data.DataError as exc:
+        raise UsageError(str(exc)) from None
+
+    names = [number(nb) for nb in chosen]
+    if ASSESSMENT in names and TRAINING not in names[:names.index(ASSESSMENT)]:
+        if not (runs / run_name / CHECKPOINT_NAME).is_file():
+            raise UsageError(f"run {run_name!r} has no trained model "
+                             f"({runs / run_name / CHECKPOINT_NAME} is missing): run notebook "
+                             f"05 first, e.g. fmtb run --notebooks 05,06 --run-name {run_name}")
+
+    out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / run_name
+    return Plan(chosen, runs, run_name, out_dir, values, per_notebook)
+
+
+@contextlib.contextmanager
+def _cwd(path: Path):
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def notebook_parameters(plan: Plan, notebook: Path) -> dict[str, object]:
+    """What papermill passes ``notebook``: only names it declares."""
+    given = dict(plan.values, runs_dir=str(plan.runs_dir), run_name=plan.run_name)
+    return {k: v for k, v in given.items() if k in plan.per_notebook[notebook]}
+
+
+def tensorboard_arguments(runs_dir: Path) -> list[str]:
+    """What the notebooks' ``%tensorboard --logdir {runs_dir} ...`` cell passes."""
+    return ["--logdir", str(runs_dir), *board.SERVER_FLAGS]
+
+
+def start_shared_server(plan: Plan, timeout: float = 60.0):
+    """Start TensorBoard exactly as ``%tensorboard`` would from the notebooks folder,
+    so every notebook's cell reuses it; returns its TensorBoardInfo (or None)."""
+    from tensorboard import manager
+
+    args = tensorboard_arguments(plan.runs_dir)
+    key = manager.cache_key(working_directory=str(paths.notebooks_dir()),
+                            arguments=args, configure_kwargs={})
+    running = [i for i in board.running_servers() if i.cache_key == key]
+    if running:
+        return running[0], False
+    plan.runs_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([str(board.tensorboard_binary()), *args],
+                            cwd=paths.notebooks_dir(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        info = next((i for i in manager.get_all() if i.pid == proc.pid), None)
+        if info:
+            return info, True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    return None, False
+
+
+def _describe_failure(exc, notebook: Path, copy: Path) -> str:
+    cell = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", "?")
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = str(getattr(exc, "evalue", exc)).strip().splitlines()
+    evalue = evalue[-1] if evalue else ""
+    return (f"notebook {notebook.stem} failed in cell [{cell}]: {ename}: {evalue} "
+            f"(executed copy: {copy})")
+
+
+def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
+    """What each notebook must wait for: everything waits for 01 (it opens the run,
+    moving an earlier one aside), and 06 for 05 (the trained model)."""
+    by_number = {number(nb): nb for nb in notebooks}
+    deps: dict[Path, set[Path]] = {nb: set() for nb in notebooks}
+    for nb in notebooks:
+        if "01" in by_number and number(nb) != "01":
+            deps[nb].add(by_number["01"])
+    if ASSESSMENT in by_number and TRAINING in by_number:
+        deps[by_number[ASSESSMENT]].add(by_number[TRAINING])
+    return deps
+
+
+def _run_one(plan: Plan, notebook: Path, progress) -> float:
+    import papermill as pm
+
+    copy = plan.out_dir / notebook.name
+    started = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(notebook), str(copy), parameters=notebook_parameters(plan, notebook),
+            kernel_name="python3", cwd=str(paths.notebooks_dir()),
+            progress_bar=progress, log_output=False, request_save_on_cell_execute=True)
+    except pm.PapermillExecutionError as exc:
+        raise NotebookFailed(_describe_failure(exc, notebook, copy)) from None
+    return time.perf_counter() - started
+
+
+def _schedule(plan: Plan, jobs: int, progress: bool, log) -> None:
+    """Run the notebooks, ``jobs`` at a time, each once its dependencies are done;
+    the training notebook, the longest, goes first among those ready."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    deps = dependencies(plan.notebooks)
+    pending = list(plan.notebooks)
+    done: set[Path] = set()
+    running: dict = {}
+    free_slots = list(range(jobs))
+    failure: NotebookFailed | None = None
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            ready = [nb for nb in pending if deps[nb] <= done]
+            ready.sort(key=lambda nb: (number(nb) != TRAINING, nb.name))
+            while failure is None and ready and free_slots:
+                nb = ready.pop(0)
+                pending.remove(nb)
+                slot = free_slots.pop(0)
+                bar = ({"desc": nb.stem, "position": slot, "leave": jobs == 1}
+                       if progress else False)
+                log(f"[{len(done) + len(running) + 1}/{len(plan.notebooks)}] {nb.stem}",
+                    flush=True)
+                running[pool.submit(_run_one, plan, nb, bar)] = (nb, slot)
+            if failure is not None and not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                nb, slot = running.pop(future)
+                free_slots.append(slot)
+                free_slots.sort()
+                try:
+                    future.result()
+                    done.add(nb)
+                except NotebookFailed as exc:
+                    failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 2,
+            log=print) -> Path:
+    """Run the plan's notebooks (``jobs`` at a time, in dependency order); returns
+    the run folder."""
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    before = {s.pid for s in board.running_servers()}
+    server, _ = start_shared_server(plan)
+    try:
+        _schedule(plan, max(1, jobs), progress, log)
+    finally:
+        strays = [s for s in board.running_servers()
+                  if s.pid not in before and (not serve or server is None or s.pid != server.pid)]
+        board.stop_servers(strays)
+    log(f"Run written to {plan.run_dir}; executed notebooks in {plan.out_dir}")
+    if serve and server is not None:
+        log(f"TensorBoard is serving it at http://localhost:{server.port}/ "
+            f"(pid {server.pid}; stop it with: kill {server.pid})")
+    else:
+        log("View it with: " + shlex.join(
+            [str(board.tensorboard_binary()), *tensorboard_arguments(plan.runs_dir)]))
+    return plan.run_dir

@@ -1,0 +1,132 @@
+"""``fmtb run`` for real: papermill, kernels, event files read back, bad input refused."""
+import shutil
+
+import pytest
+
+from fmtb_helpers import board, data
+
+from conftest import CLASSES, LOG_POINTS, fmtb
+
+
+def assert_refused(proc, *words, code=2):
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == code, out
+    assert "Traceback" not in out
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("fmtb run: error: ")
+    for word in words:
+        assert word in last, last
+
+
+def test_series_writes_every_section(series):
+    base, proc = series
+    run = base / "runs" / "fashion_mnist_experiment_1"
+    assert f"Run written to {run}" in proc.stdout
+    assert "tensorboard --logdir" in proc.stdout.splitlines()[-1]
+    assert sorted(p.name[:2] for p in (base / "out").glob("*.ipynb")) == [
+        "01", "02", "03", "04", "05", "06"]
+    summary = board.event_summary(run)
+    assert summary["images"] == {"four_fashion_mnist_images": 1,
+                                 "predictions vs. actuals": LOG_POINTS}
+    assert summary["scalars"] == {"training loss": LOG_POINTS}
+    assert summary["graph"] == {"graph": 1}
+    assert set(summary["tensors"]) == CLASSES and set(summary["tensors"].values()) == {1}
+    (emb,) = board.projector_summary(run)
+    assert emb["shape"] == (100, 784) and set(emb["labels"]) <= CLASSES
+    assert emb["thumbnail"] == (28, 28)
+    assert (run / "net.pt").is_file()
+    # one event file per notebook that writes (01 to 06): no writer re-opened
+    assert len(board.event_files(run)) == 6
+
+
+def test_series_leaves_no_server(series):
+    assert board.running_servers() == []
+
+
+def test_a_second_run_keeps_the_first(series):
+    base, _ = series
+    first = base / "runs" / "fashion_mnist_experiment_1"
+    before = sorted((p.name, p.stat().st_mtime) for p in first.rglob("*"))
+    proc = fmtb("run", "--runs-dir", str(base / "runs"), "--out", str(base / "out2"),
+                "--notebooks", "01,02", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert (base / "runs" / "fashion_mnist_experiment_2").is_dir()
+    assert sorted((p.name, p.stat().st_mtime) for p in first.rglob("*")) == before
+
+
+def test_an_existing_run_name_is_refused(series):
+    base, _ = series
+    proc = fmtb("run", "--runs-dir", str(base / "runs"),
+                "--run-name", "fashion_mnist_experiment_1", "-q")
+    assert_refused(proc, "already exists", "--replace")
+
+
+def test_a_failing_notebook_is_named(series, tmp_path):
+    base, _ = series
+    shutil.copytree(base / "runs" / "fashion_mnist_experiment_1", tmp_path / "runs" / "broken")
+    model = tmp_path / "runs" / "broken" / "net.pt"
+    model.write_bytes(model.read_bytes()[:100])
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--run-name", "broken",
+                "--notebooks", "06", "--out", str(tmp_path / "out"), "-q")
+    assert_refused(proc, "notebook 06_assess_the_model failed in cell [",
+                   str(tmp_path / "out" / "06_assess_the_model.ipynb"), code=1)
+    assert board.running_servers() == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-p", "bach_size", "4"], ["unknown parameter 'bach_size'", "did you mean 'batch_size'"]),
+    (["-p", "batch_size", "0"], ["batch_size must be at least 1"]),
+    (["-p", "batch_size", "-3"], ["batch_size must be at least 1"]),
+    (["-p", "lr", "nan"], ["lr must be a finite number"]),
+    (["-p", "lr", "-0.1"], ["lr must be a positive number"]),
+    (["-p", "train_subset", "60001"], ["train_subset must be between 0 and 60000"]),
+    (["-p", "device", "tpu"], ["device must be one of auto, cpu, cuda, mps"]),
+    (["--notebooks", "09"], ["no notebook '09'"]),
+])
+def test_bad_input_is_refused_before_any_kernel(args, words, tmp_path):
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), *args)
+    assert_refused(proc, *words)
+    assert proc.seconds < 30 and not (tmp_path / "runs").exists()
+
+
+def test_absent_device_is_refused(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present here")
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "-p", "device", "cuda")
+    assert_refused(proc, "'cuda' is not available on this machine")
+
+
+def test_missing_data_says_how_to_get_it(tmp_path):
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "-p", "data_root",
+                str(tmp_path / "empty"), env={data.MIRROR_ENV: str(tmp_path / "no-mirror")})
+    assert_refused(proc, "Fashion-MNIST is not under", data.MIRROR_ENV, "fmtb data")
+
+
+def test_corrupt_data_file_is_named(tmp_path, real_data_root):
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    shutil.copytree(data.raw_dir(real_data_root), raw)
+    victim = raw / "train-labels-idx1-ubyte"
+    victim.write_bytes(victim.read_bytes()[:5000])
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "-p", "data_root",
+                str(tmp_path / "data"))
+    assert_refused(proc, str(victim), "truncated or corrupt")
+
+
+def test_assessment_without_a_trained_model(tmp_path):
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--notebooks", "06")
+    assert_refused(proc, "has no trained model", "run notebook 05 first")
+
+
+def test_dependencies_keep_the_order_that_matters():
+    from fmtb_helpers import runner
+
+    nbs = runner.all_notebooks()
+    deps = runner.dependencies(nbs)
+    by = {runner.number(nb): nb for nb in nbs}
+    assert deps[by["01"]] == set()
+    assert all(by["01"] in deps[by[n]] for n in ("02", "03", "04", "05", "06"))
+    assert by["05"] in deps[by["06"]]
+    only = runner.dependencies([by["05"], by["06"]])
+    assert only[by["06"]] == {by["05"]} and only[by["05"]] == set()
