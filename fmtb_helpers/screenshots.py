@@ -1,0 +1,133 @@
+"""Screenshots of TensorBoard's dashboards, taken in a real browser.
+
+Playwright drives Debian's ``/usr/bin/chromium`` (a browser download is not
+possible everywhere this runs). ``make screenshots`` runs a short series and
+regenerates ``docs/img/*.png``, the pictures the README and the notebooks show.
+
+    python -m fmtb_helpers.screenshots RUNS_DIR OUT_DIR
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .board import TensorBoardServer
+
+CHROMIUM = os.environ.get("FMTB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+WEBGL_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+              "--enable-webgl", "--ignore-gpu-blocklist"]
+
+# file name -> (dashboard hash, text the page must show before the picture is taken)
+DASHBOARDS = {
+    "tb_images_grid.png": ("images", "four_fashion_mnist_images"),
+    "tb_images_predictions.png": ("images", "predictions vs. actuals"),
+    "tb_graph.png": ("graphs", "Net"),
+    "tb_projector.png": ("projector", "canvas"),
+    "tb_scalars.png": ("scalars", "training loss"),
+    "tb_pr_curves.png": ("pr_curves", "Ankle Boot"),
+}
+
+
+def launch(playwright, webgl: bool = True):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=CHROMIUM_ARGS + (WEBGL_ARGS if webgl else []))
+
+
+def webgl_works(page) -> bool:
+    return bool(page.evaluate(
+        "() => { const c = document.createElement('canvas');"
+        " return !!(c.getContext('webgl2') || c.getContext('webgl')); }"))
+
+
+def _visible(page, text: str):
+    """The first visible element showing ``text`` (the whole text for short words)."""
+    return page.get_by_text(text, exact=len(text) < 5).filter(visible=True).first
+
+
+def _wait_for_frame_canvas(page, timeout_ms: int) -> None:
+    """The Projector runs in an iframe: wait until one frame draws a canvas."""
+    for _ in range(timeout_ms // 500):
+        if any(f.locator("canvas").count() for f in page.frames):
+            return
+        page.wait_for_timeout(500)
+    raise TimeoutError("the Projector drew no canvas")
+
+
+def _show(page, text: str) -> None:
+    """Scroll the dashboard so the section titled ``text`` starts at the top."""
+    _visible(page, text).evaluate("e => e.scrollIntoView({block: 'start'})")
+
+
+def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) -> dict:
+    """Take each screenshot in ``names`` (default: all) from the server at ``url``.
+
+    Returns ``{file name: path}``; raises when a dashboard never shows its text.
+    """
+    from playwright.sync_api import sync_playwright
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    taken = {}
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            for name in names or DASHBOARDS:
+                dashboard, text = DASHBOARDS[name]
+                page.goto(f"{url}/#{dashboard}", wait_until="networkidle")
+                if dashboard == "graphs":  # open the model's node, as the tutorial says
+                    node = page.locator("text.nodelabel", has_text=text).first
+                    node.wait_for(timeout=timeout_ms)
+                    page.wait_for_timeout(3000)  # the layout animates in first
+                    node.dblclick(force=True)
+                elif dashboard == "projector":  # a WebGL canvas, then the points settle
+                    _wait_for_frame_canvas(page, timeout_ms)
+                    page.wait_for_timeout(6000)
+                else:
+                    _visible(page, text).wait_for(timeout=timeout_ms)
+                if name == "tb_images_predictions.png":
+                    _show(page, text)
+                page.wait_for_timeout(2500)  # let charts and images finish drawing
+                page.screenshot(path=str(out_dir / name))
+                taken[name] = out_dir / name
+        finally:
+            browser.close()
+    return taken
+
+
+def capture_empty(out_dir: str | Path) -> Path:
+    """TensorBoard on an empty run, as notebook 01 leaves it."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as logdir:
+        (Path(logdir) / "fashion_mnist_experiment_1").mkdir()
+        with TensorBoardServer(logdir) as tb, sync_playwright() as p:
+            browser = launch(p)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 600})
+                page.goto(tb.url + "/", wait_until="networkidle")
+                page.get_by_text("No dashboards are active").first.wait_for(timeout=60000)
+                path = Path(out_dir) / "tb_01_empty.png"
+                page.screenshot(path=str(path))
+            finally:
+                browser.close()
+    return path
+
+
+def main(argv: list[str]) -> int:
+    runs_dir, out_dir = argv[0], argv[1]
+    capture_empty(out_dir)
+    with TensorBoardServer(runs_dir) as tb:
+        for name, path in capture(tb.url, out_dir).items():
+            print(f"{path} ({path.stat().st_size // 1024} KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
