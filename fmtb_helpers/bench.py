@@ -1,0 +1,162 @@
+"""``fmtb bench``: the series beside the tutorial's own code and the training floor.
+
+Three commands run one after another in one invocation, on the same data:
+
+- the seed script (the tutorial's code as one script) — its wall time;
+- the floor (same model and batch size, data in memory, nothing logged) — its
+  training time;
+- ``fmtb run`` with defaults — its wall time, and notebook 05's duration as
+  papermill records it in the executed copy (kernel start to end).
+
+Each command's process tree is sampled for memory (PSS, so forked workers'
+shared pages are not counted twice). Prints the ratios the speed targets name.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import paths
+
+TARGETS = {"series / seed": 0.5, "notebook 05 / floor": 1.5}
+
+
+def default_script(name: str) -> Path:
+    return paths.project_root().parent / "shared" / "bench" / name
+
+
+def _tree_pss(proc) -> int:
+    import psutil
+
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total
+
+
+def measure(cmd: list[str], env: dict | None = None, cwd: str | Path | None = None,
+            interval: float = 0.25) -> dict:
+    """Run ``cmd``; its wall time, peak memory (MB, PSS of the process tree) and output."""
+    import psutil
+
+    started = time.perf_counter()
+    popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, **(env or {})}, cwd=cwd)
+    peak = [0]
+
+    def sample():
+        proc = psutil.Process(popen.pid)
+        while popen.poll() is None:
+            peak[0] = max(peak[0], _tree_pss(proc))
+            time.sleep(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = popen.communicate()[0]
+    wall = time.perf_counter() - started
+    sampler.join()
+    if popen.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({popen.returncode}):\n{output[-3000:]}")
+    return {"wall_s": wall, "peak_mb": peak[0] / 2**20, "output": output}
+
+
+def _field(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    if not match:
+        raise RuntimeError(f"no {pattern!r} in:\n{text[-2000:]}")
+    return float(match.group(1))
+
+
+def _executed(out_dir: Path, prefix: str):
+    import nbformat
+
+    return nbformat.read(next(out_dir.glob(f"{prefix}_*.ipynb")), as_version=4)
+
+
+def series_accuracy(out_dir: Path) -> float:
+    nb = _executed(out_dir, "06")
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    return _field(r"test accuracy: ([\d.]+)%", text) / 100
+
+
+def run(seed_script: Path, floor_script: Path, workdir: Path, data_root: Path,
+        log=print) -> dict:
+    python = sys.executable
+    results = {}
+    log(f"seed script: {seed_script}", flush=True)
+    seed = measure([python, str(seed_script)], cwd=workdir,
+                   env={"DATA_ROOT": str(data_root), "LOG_DIR": str(workdir / "seed_runs" / "x"),
+                        "MPLBACKEND": "Agg"})
+    results["seed"] = {"wall_s": seed["wall_s"], "peak_mb": seed["peak_mb"],
+                       "train_s": _field(r"train_s=([\d.]+)", seed["output"]),
+                       "accuracy": _field(r"accuracy=([\d.]+)", seed["output"])}
+    log(f"floor: {floor_script}", flush=True)
+    floor = measure([python, str(floor_script), str(data_root), "4"], cwd=workdir)
+    results["floor"] = {"train_s": _field(r"train_s=([\d.]+)", floor["output"]),
+                        "accuracy": _field(r"acc=([\d.]+)", floor["output"]),
+                        "peak_mb": floor["peak_mb"]}
+    log("fmtb run (defaults)", flush=True)
+    out = workdir / "executed"
+    series = measure([str(Path(python).with_name("fmtb")), "run", "--runs-dir",
+                      str(workdir / "runs"), "--out", str(out), "-q"])
+    results["fmtb"] = {"wall_s": series["wall_s"], "peak_mb": series["peak_mb"],
+                       "notebook_05_s": _executed(out, "05").metadata.papermill.duration,
+                       "accuracy": series_accuracy(out)}
+    s, f, m = results["seed"], results["floor"], results["fmtb"]
+    results["ratios"] = {
+        "series / seed": m["wall_s"] / s["wall_s"],
+        "notebook 05 / floor": m["notebook_05_s"] / f["train_s"],
+        "accuracy fmtb - floor (points)": 100 * (m["accuracy"] - f["accuracy"]),
+        "peak memory fmtb / seed": m["peak_mb"] / s["peak_mb"],
+    }
+    return results
+
+
+def report(results: dict) -> str:
+    s, f, m = results["seed"], results["floor"], results["fmtb"]
+    lines = [
+        f"seed script  wall {s['wall_s']:6.1f} s  train {s['train_s']:5.1f} s  "
+        f"accuracy {s['accuracy']:.4f}  peak {s['peak_mb']:6.0f} MB",
+        f"floor                     train {f['train_s']:5.1f} s  accuracy {f['accuracy']:.4f}",
+        f"fmtb run     wall {m['wall_s']:6.1f} s  notebook 05 {m['notebook_05_s']:5.1f} s  "
+        f"accuracy {m['accuracy']:.4f}  peak {m['peak_mb']:6.0f} MB",
+    ]
+    for name, value in results["ratios"].items():
+        target = TARGETS.get(name)
+        lines.append(f"{name:<32} {value:6.2f}" + (f"   (target <= {target})" if target else ""))
+    return "\n".join(lines)
+
+
+def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
+    from .data import ensure_data
+
+    seed_script = Path(seed_script or default_script("seed_baseline.py"))
+    floor_script = Path(floor_script or default_script("bare_loop.py"))
+    for script in (seed_script, floor_script):
+        if not script.is_file():
+            raise FileNotFoundError(f"{script} is missing: pass --seed-script / --floor-script")
+    data_root = paths.data_root(data_root)
+    ensure_data(data_root)
+    with tempfile.TemporaryDirectory(prefix="fmtb-bench-") as tmp:
+        results = run(seed_script, floor_script, Path(tmp), data_root)
+    print(report(results))
+    out = Path(out) if out else paths.build_dir() / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"(written to {out})")
+    return results
