@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 
-CHECKPOINT_NAME = "net.pt"
+from .paths import CHECKPOINT_NAME  # noqa: F401  (re-exported for the notebooks)
 
 
 class Net(nn.Module):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKPOINT_NAME = "net.pt"  # notebook 05 saves the trained model as <run>/net.pt
 
 
 def project_root() -> Path:

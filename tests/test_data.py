@@ -133,3 +133,33 @@ def test_real_mirror_matches_the_published_hashes(tmp_path):
     raw = data.ensure_data(tmp_path / "root", mirror=REAL_MIRROR, download=False)
     for name, digest in data.SHA256.items():
         assert data.sha256(raw / name) == digest
+
+
+def test_in_memory_datasets_equal_torchvisions(tmp_path, small_idx):
+    mirror, _ = small_idx
+    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    tv_train, tv_test = data.load_datasets(tmp_path / "root")
+    mem_train, mem_test = data.load_datasets(tmp_path / "root", in_memory=True)
+    for tv, mem in ((tv_train, mem_train), (tv_test, mem_test)):
+        assert torch.equal(tv.data, mem.data) and torch.equal(tv.targets, mem.targets)
+        assert len(tv) == len(mem)
+        for i in (0, len(tv) - 1):
+            assert torch.allclose(tv[i][0], mem[i][0], atol=1e-6) and tv[i][1] == mem[i][1]
+
+
+def test_truncated_idx_is_named(tmp_path):
+    from conftest import write_idx
+    import numpy as np
+
+    path = tmp_path / "x-idx3-ubyte"
+    write_idx(path, np.zeros((3, 28, 28)))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(data.DataError, match="x-idx3-ubyte is truncated"):
+        data.read_idx(path)
+
+
+def test_real_in_memory_data_matches_torchvision(real_data_root):
+    tv_train, tv_test = data.load_datasets(real_data_root)
+    mem_train, mem_test = data.load_datasets(real_data_root, in_memory=True)
+    assert torch.equal(tv_train.data, mem_train.data)
+    assert torch.equal(tv_test.targets, mem_test.targets)
