@@ -41,14 +41,15 @@ def run_dir(runs_dir: str | Path, run_name: str) -> Path:
     return Path(runs_dir).expanduser().resolve() / run_name
 
 
-def start_run(runs_dir: str | Path, run_name: str) -> Path:
-    """A fresh, empty ``<runs_dir>/<run_name>``.
+def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
+    """``<runs_dir>/<run_name>``, created if need be.
 
-    An earlier run of that name is renamed ``<run_name>.<timestamp>`` beside it,
-    so nothing is lost and nothing is mixed into it.
+    With ``fresh`` (the default), an earlier run of that name is first renamed
+    ``<run_name>.<timestamp>`` beside it, so nothing is lost and nothing is
+    mixed into it. ``fmtb run`` opens the run itself and passes ``fresh=False``.
     """
     path = run_dir(runs_dir, run_name)
-    if path.exists() and any(path.iterdir()):
+    if fresh and path.exists() and any(path.iterdir()):
         stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
         target = path.with_name(f"{run_name}.{stamp}")
         n = 1
@@ -75,14 +76,20 @@ def load_projector_config(log_dir: str | Path):
     return config
 
 
-def keep_projector_entries(writer) -> int:
+def keep_projector_entries(writer, replace: str | None = None) -> int:
     """Make ``writer.add_embedding`` add to the run's projector config, not replace it.
 
     ``SummaryWriter`` rewrites ``projector_config.pbtxt`` from the embeddings it
     wrote itself, so a second writer on the same run erases the first one's.
-    Returns how many earlier embeddings are kept.
+    ``replace``: a tag about to be written again (a notebook run twice), whose
+    earlier entry is dropped rather than listed twice. Returns how many earlier
+    embeddings are kept.
     """
     config = load_projector_config(writer.get_logdir())
+    if replace is not None:
+        kept = [e for e in config.embeddings if not e.tensor_name.startswith(f"{replace}:")]
+        del config.embeddings[:]
+        config.embeddings.extend(kept)
     writer._projector_config = config  # the attribute add_embedding appends to
     return len(config.embeddings)
 
@@ -301,6 +308,24 @@ class TensorBoardServer:
         import json
 
         return json.loads(self.get(path, timeout))
+
+    def post_json(self, path: str, body: dict, timeout: float = 30.0):
+        """POST ``body`` as JSON (TensorBoard asks for its XSRF header) and parse the answer."""
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"})
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return json.loads(resp.read())
+
+    def hparams_sessions(self) -> dict[str, dict]:
+        """The HParams dashboard's session groups, by run name."""
+        body = {"experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS"],
+                "colParams": [], "startIndex": 0, "sliceSize": 1000}
+        groups = self.post_json("/data/plugin/hparams/session_groups", body)["sessionGroups"]
+        return {group["name"]: group for group in groups}
 
     def __enter__(self) -> "TensorBoardServer":
         return self.start()

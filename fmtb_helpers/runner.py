@@ -15,12 +15,14 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import board, data, params, paths
-from .model import CHECKPOINT_NAME
+from .paths import CHECKPOINT_NAME
 
 DEFAULT_RUN_NAME = "fashion_mnist_experiment_1"
 TRAINING, ASSESSMENT = "05", "06"
@@ -67,6 +69,8 @@ class Plan:
     out_dir: Path
     values: dict[str, object]                      # checked -p values, by name
     per_notebook: dict[Path, dict[str, object]] = field(default_factory=dict)
+    fresh: bool = False  # the series starts at 01: open the run anew
+
 
     @property
     def run_dir(self) -> Path:
@@ -133,7 +137,8 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
                              f"05 first, e.g. fmtb run --notebooks 05,06 --run-name {run_name}")
 
     out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / run_name
-    return Plan(chosen, runs, run_name, out_dir, values, per_notebook)
+    return Plan(chosen, runs, run_name, out_dir, values, per_notebook,
+                fresh=starts_fresh)
 
 
 @contextlib.contextmanager
@@ -148,7 +153,10 @@ def _cwd(path: Path):
 
 def notebook_parameters(plan: Plan, notebook: Path) -> dict[str, object]:
     """What papermill passes ``notebook``: only names it declares."""
-    given = dict(plan.values, runs_dir=str(plan.runs_dir), run_name=plan.run_name)
+    # The runner has opened the run (see execute), so 01 must not move aside
+    # what notebooks running beside it have begun to write.
+    given = dict(plan.values, runs_dir=str(plan.runs_dir), run_name=plan.run_name,
+                 fresh_run=False)
     return {k: v for k, v in given.items() if k in plan.per_notebook[notebook]}
 
 
@@ -193,21 +201,22 @@ def _describe_failure(exc, notebook: Path, copy: Path) -> str:
 
 
 def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
-    """What each notebook must wait for: everything waits for 01 (it opens the run,
-    moving an earlier one aside), and 06 for 05 (the trained model)."""
+    """What each notebook must wait for: 06 for 05 (the trained model). The runner
+    opens the run itself, so nothing waits for 01."""
     by_number = {number(nb): nb for nb in notebooks}
     deps: dict[Path, set[Path]] = {nb: set() for nb in notebooks}
-    for nb in notebooks:
-        if "01" in by_number and number(nb) != "01":
-            deps[nb].add(by_number["01"])
     if ASSESSMENT in by_number and TRAINING in by_number:
         deps[by_number[ASSESSMENT]].add(by_number[TRAINING])
     return deps
 
 
-def _run_one(plan: Plan, notebook: Path, progress) -> float:
+def _run_one(plan: Plan, notebook: Path, progress, nice: int = 0) -> float:
     import papermill as pm
 
+    if nice and hasattr(os, "setpriority"):
+        # this thread's niceness passes to the kernel it starts
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     copy = plan.out_dir / notebook.name
     started = time.perf_counter()
     try:
@@ -221,50 +230,67 @@ def _run_one(plan: Plan, notebook: Path, progress) -> float:
 
 
 def _schedule(plan: Plan, jobs: int, progress: bool, log) -> None:
-    """Run the notebooks, ``jobs`` at a time, each once its dependencies are done;
-    the training notebook, the longest, goes first among those ready."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    """Run the notebooks, ``jobs`` at a time, each once its dependencies are done.
 
+    The critical path (training, then assessment) goes first; with ``jobs`` > 1
+    the other notebooks run beside it in kernels of lower priority, so training
+    keeps its core. Each notebook gets a thread of its own (a lowered priority
+    cannot be raised again without privileges).
+    """
+    import queue
+
+    critical = {TRAINING, ASSESSMENT}
     deps = dependencies(plan.notebooks)
     pending = list(plan.notebooks)
     done: set[Path] = set()
-    running: dict = {}
+    running: dict[Path, int] = {}
     free_slots = list(range(jobs))
+    finished: queue.Queue = queue.Queue()
     failure: NotebookFailed | None = None
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        while pending or running:
-            ready = [nb for nb in pending if deps[nb] <= done]
-            ready.sort(key=lambda nb: (number(nb) != TRAINING, nb.name))
-            while failure is None and ready and free_slots:
-                nb = ready.pop(0)
-                pending.remove(nb)
-                slot = free_slots.pop(0)
-                bar = ({"desc": nb.stem, "position": slot, "leave": jobs == 1}
-                       if progress else False)
-                log(f"[{len(done) + len(running) + 1}/{len(plan.notebooks)}] {nb.stem}",
-                    flush=True)
-                running[pool.submit(_run_one, plan, nb, bar)] = (nb, slot)
-            if failure is not None and not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                nb, slot = running.pop(future)
-                free_slots.append(slot)
-                free_slots.sort()
-                try:
-                    future.result()
-                    done.add(nb)
-                except NotebookFailed as exc:
-                    failure = failure or exc
+
+    def work(nb: Path, bar, nice: int) -> None:
+        try:
+            _run_one(plan, nb, bar, nice)
+            finished.put((nb, None))
+        except BaseException as exc:  # reported by the main thread
+            finished.put((nb, exc))
+
+    while pending or running:
+        ready = [nb for nb in pending if deps[nb] <= done]
+        ready.sort(key=lambda nb: (number(nb) not in critical, nb.name))
+        while failure is None and ready and free_slots:
+            nb = ready.pop(0)
+            pending.remove(nb)
+            slot = free_slots.pop(0)
+            bar = {"desc": nb.stem, "position": slot, "leave": jobs == 1} if progress else False
+            nice = 10 if jobs > 1 and number(nb) not in critical else 0
+            log(f"[{len(done) + len(running) + 1}/{len(plan.notebooks)}] {nb.stem}", flush=True)
+            running[nb] = slot
+            threading.Thread(target=work, args=(nb, bar, nice), daemon=True).start()
+        if not running:
+            break
+        nb, exc = finished.get()
+        free_slots.append(running.pop(nb))
+        free_slots.sort()
+        if exc is None:
+            done.add(nb)
+        elif isinstance(exc, NotebookFailed):
+            failure = failure or exc
+        else:
+            failure = failure or NotebookFailed(f"notebook {nb.stem} could not run: {exc}")
     if failure is not None:
         raise failure
 
 
 def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 2,
             log=print) -> Path:
-    """Run the plan's notebooks (``jobs`` at a time, in dependency order); returns
-    the run folder."""
+    """Open the run, then run the plan's notebooks (``jobs`` at a time, as their
+    dependencies allow); returns the run folder."""
     plan.out_dir.mkdir(parents=True, exist_ok=True)
+    if plan.fresh:  # moves an earlier run of this name aside (only with --replace)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            board.start_run(plan.runs_dir, plan.run_name)
     before = {s.pid for s in board.running_servers()}
     server, _ = start_shared_server(plan)
     try:

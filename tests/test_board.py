@@ -18,6 +18,9 @@ def test_start_run_moves_an_earlier_run_aside(tmp_path):
     assert again == run and list(again.iterdir()) == []
     kept = [p for p in tmp_path.iterdir() if p.name.startswith("exp.")]
     assert len(kept) == 1 and (kept[0] / "old.txt").read_text() == "keep me"
+    (run / "new.txt").write_text("stays")
+    assert board.start_run(tmp_path, "exp", fresh=False) == run
+    assert (run / "new.txt").is_file()
 
 
 def test_second_writer_keeps_the_first_writers_embedding(tmp_path):
@@ -110,3 +113,12 @@ def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):
     with pytest.raises(ValueError, match="closed"):
         board.event_file(w)
     assert len(board.event_files(tmp_path)) == 1
+
+
+def test_writing_a_tag_again_replaces_its_entry(tmp_path):
+    for _ in range(2):
+        w = SummaryWriter(tmp_path)
+        board.keep_projector_entries(w, replace="features")
+        w.add_embedding(torch.rand(5, 3), tag="features", global_step=1)
+        w.close()
+    assert [e["tensor_name"] for e in board.projector_summary(tmp_path)] == ["features:00001"]

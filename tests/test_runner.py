@@ -5,17 +5,7 @@ import pytest
 
 from fmtb_helpers import board, data
 
-from conftest import CLASSES, LOG_POINTS, fmtb
-
-
-def assert_refused(proc, *words, code=2):
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == code, out
-    assert "Traceback" not in out
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("fmtb run: error: ")
-    for word in words:
-        assert word in last, last
+from conftest import CLASSES, EVAL_POINTS, LOG_POINTS, N_FEATURES, assert_refused, fmtb
 
 
 def test_series_writes_every_section(series):
@@ -27,16 +17,27 @@ def test_series_writes_every_section(series):
         "01", "02", "03", "04", "05", "06"]
     summary = board.event_summary(run)
     assert summary["images"] == {"four_fashion_mnist_images": 1,
-                                 "predictions vs. actuals": LOG_POINTS}
-    assert summary["scalars"] == {"training loss": LOG_POINTS}
+                                 "predictions vs. actuals": LOG_POINTS,
+                                 "confusion matrix": 1, "most confident mistakes": 1}
+    scalars = summary["scalars"]
+    assert scalars["training loss"] == LOG_POINTS
+    assert scalars["test loss"] == scalars["test accuracy"] == EVAL_POINTS
+    assert {f"per-class accuracy/{c}" for c in CLASSES} <= set(scalars)
     assert summary["graph"] == {"graph": 1}
-    assert set(summary["tensors"]) == CLASSES and set(summary["tensors"].values()) == {1}
-    (emb,) = board.projector_summary(run)
-    assert emb["shape"] == (100, 784) and set(emb["labels"]) <= CLASSES
-    assert emb["thumbnail"] == (28, 28)
+    histograms = summary["histograms"]
+    assert len(histograms) == 20 and set(histograms.values()) == {LOG_POINTS}
+    assert {"weights/fc3.weight", "gradients/conv1.bias"} <= set(histograms)
+    tensors = summary["tensors"]
+    assert all(tensors[c] == 1 for c in CLASSES)
+    assert all(tensors[f"during training/{c}"] == EVAL_POINTS for c in CLASSES)
+    pixels, learned = board.projector_summary(run)
+    assert pixels["shape"] == (100, 784) and set(pixels["labels"]) <= CLASSES
+    assert pixels["thumbnail"] == (28, 28)
+    assert learned["tensor_name"].startswith("learned features")
+    assert learned["shape"] == (N_FEATURES, 84) and learned["thumbnail"] == (28, 28)
     assert (run / "net.pt").is_file()
-    # one event file per notebook that writes (01 to 06): no writer re-opened
-    assert len(board.event_files(run)) == 6
+    # one event file per notebook (01 to 06) and one for add_hparams: no writer re-opened
+    assert len(board.event_files(run)) == 7
 
 
 def test_series_leaves_no_server(series):
@@ -125,8 +126,17 @@ def test_dependencies_keep_the_order_that_matters():
     nbs = runner.all_notebooks()
     deps = runner.dependencies(nbs)
     by = {runner.number(nb): nb for nb in nbs}
-    assert deps[by["01"]] == set()
-    assert all(by["01"] in deps[by[n]] for n in ("02", "03", "04", "05", "06"))
-    assert by["05"] in deps[by["06"]]
+    assert deps[by["06"]] == {by["05"]}
+    assert all(deps[by[n]] == set() for n in ("01", "02", "03", "04", "05"))
     only = runner.dependencies([by["05"], by["06"]])
     assert only[by["06"]] == {by["05"]} and only[by["05"]] == set()
+
+
+def test_the_command_does_not_import_torch():
+    """fmtb's own process stays small: torch (~0.5 GB here) lives in the kernels."""
+    import subprocess
+    import sys
+
+    code = "import sys, fmtb_helpers.cli, papermill; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
