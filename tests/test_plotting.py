@@ -61,3 +61,26 @@ def test_imshow_keeps_gray_levels():
         assert len(set(shown.flatten().tolist())) > 100
     finally:
         plt.close(fig)
+
+
+def test_confusion_matrix_figure_labels_every_cell():
+    matrix = torch.arange(100).view(10, 10)
+    fig = plotting.plot_confusion_matrix(matrix)
+    try:
+        ax = fig.axes[0]
+        assert len(ax.texts) == 100 and ax.texts[11].get_text() == "11"
+        assert [t.get_text() for t in ax.get_yticklabels()][0] == "T-shirt/top"
+    finally:
+        plt.close(fig)
+
+
+def test_mistakes_figure_titles_prediction_and_label():
+    images = torch.zeros(5, 1, 28, 28)
+    probs = torch.nn.functional.one_hot(torch.tensor([1, 2, 3, 4, 5]), 10).float()
+    fig = plotting.plot_mistakes(images, probs, torch.zeros(5, dtype=torch.long),
+                                 torch.tensor([4, 0]))
+    try:
+        titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        assert titles == ["Sandal 100%\n(T-shirt/top)", "Trouser 100%\n(T-shirt/top)"]
+    finally:
+        plt.close(fig)

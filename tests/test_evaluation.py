@@ -1,0 +1,79 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fmtb_helpers import data, evaluation, training
+from fmtb_helpers.model import Net, make_criterion, make_optimizer
+
+
+def batches_of(x, y, n):
+    return [(x[i:i + n], y[i:i + n]) for i in range(0, len(x), n)]
+
+
+@pytest.fixture
+def net_and_data():
+    torch.manual_seed(0)
+    return Net(), torch.randn(10, 1, 28, 28), torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+
+
+def test_predict_matches_per_element_softmax(net_and_data):
+    net, x, y = net_and_data
+    probs, labels = evaluation.predict(net, batches_of(x, y, 4))
+    assert probs.shape == (10, 10) and torch.equal(labels, y)
+    with torch.no_grad():
+        for i in range(10):
+            assert torch.allclose(probs[i], F.softmax(net(x[i:i + 1])[0], dim=0), atol=1e-6)
+    assert net.training  # left as it was
+
+
+def test_loss_and_accuracy(net_and_data):
+    net, x, y = net_and_data
+    probs, labels = evaluation.predict(net, batches_of(x, y, 3))
+    with torch.no_grad():
+        assert evaluation.loss(probs, labels) == pytest.approx(
+            F.cross_entropy(net(x), y).item(), rel=1e-5)
+    assert evaluation.accuracy(probs, labels) == (probs.argmax(1) == y).float().mean().item()
+
+
+def test_confusion_matrix_and_per_class_accuracy():
+    probs = F.one_hot(torch.tensor([0, 0, 1, 2, 2, 2]), 3).float()
+    labels = torch.tensor([0, 1, 1, 2, 2, 0])
+    matrix = evaluation.confusion_matrix(probs, labels, 3)
+    assert matrix.tolist() == [[1, 0, 1], [1, 1, 0], [0, 0, 2]]
+    assert evaluation.per_class_accuracy(probs, labels, 3) == [0.5, 0.5, 1.0]
+
+
+def test_most_confident_mistakes_come_first():
+    probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    labels = torch.tensor([0, 0, 1, 0])
+    assert evaluation.most_confident_mistakes(probs, labels, k=2).tolist() == [1, 3]
+
+
+def test_penultimate_features_are_fc3s_input(net_and_data):
+    net, x, y = net_and_data
+    features, labels = evaluation.penultimate_features(net, batches_of(x, y, 4))
+    assert features.shape == (10, 84) and torch.equal(labels, y)
+    with torch.no_grad():
+        h = net.pool(F.relu(net.conv1(x)))
+        h = net.pool(F.relu(net.conv2(h))).flatten(1)
+        expected = F.relu(net.fc2(F.relu(net.fc1(h))))
+    assert torch.allclose(features, expected, atol=1e-6)
+    assert not net.fc3._forward_pre_hooks  # the hook is gone
+
+
+def test_train_step_moves_the_batch_and_learns(net_and_data):
+    net, x, y = net_and_data
+    crit, opt = make_criterion(), make_optimizer(net, lr=0.05)
+    first = training.train_step(net, x, y, crit, opt, device="cpu")
+    for _ in range(20):
+        last = training.train_step(net, x, y, crit, opt)
+    assert last < first
+
+
+def test_batches_cover_the_dataset_in_order(tmp_path, small_idx):
+    mirror, _ = small_idx
+    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    trainset, _ = data.load_datasets(tmp_path / "root", in_memory=True)
+    parts = list(data.batches(trainset, 5))
+    assert [len(p[1]) for p in parts] == [5, 5, 2]
+    assert torch.equal(torch.cat([p[1] for p in parts]), trainset.targets)
