@@ -24,6 +24,13 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from . import sweep
+
+    return sweep.sweep(args.grid, args.param or [], runs_dir=args.runs_dir, out=args.out,
+                       progress=not args.quiet)
+
+
 def cmd_bench(args) -> int:
     from . import bench
 
@@ -70,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "1: strictly one after another)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="train and assess once per combination of a grid",
+                       description="Run notebooks 05 and 06 once per combination, each its "
+                                   "own run with add_hparams, for the HParams dashboard.")
+    p.add_argument("--grid", action="append", required=True, metavar="NAME=V1,V2",
+                   help="a parameter and its values, e.g. --grid lr=0.001,0.01")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a parameter for every combination, e.g. -p train_subset 3000")
+    p.add_argument("--runs-dir", metavar="DIR",
+                   help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
+    p.add_argument("--out", metavar="DIR", help="executed notebooks (default: build/executed/sweep_N)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("bench", help="time the series against the seed script and the floor",
                        description="Run the tutorial's script, the training floor and "

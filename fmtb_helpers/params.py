@@ -90,7 +90,7 @@ def _run_name(name: str, text: str) -> str:
     return text
 
 
-TRAIN_SIZE = 60000
+TRAIN_SIZE, TEST_SIZE = 60000, 10000
 
 # Parameters with a range; others are parsed by their default's type.
 CHECKS = {
@@ -100,6 +100,8 @@ CHECKS = {
     "log_every": lambda n, v: _int(n, v, 1),
     "train_subset": lambda n, v: _int(n, v, 0, TRAIN_SIZE),
     "n_points": lambda n, v: _int(n, v, 1, TRAIN_SIZE),
+    "n_features": lambda n, v: _int(n, v, 1, TEST_SIZE),
+    "eval_every": lambda n, v: _int(n, v, 1),
     "num_threads": lambda n, v: _int(n, v, 0),
     "lr": lambda n, v: _float(n, v, positive=True),
     "momentum": lambda n, v: _float(n, v, below=1.0),

@@ -64,6 +64,9 @@ def real_data_root():
 FMTB = str(Path(sys.executable).with_name("fmtb"))
 SUBSET, LOG_EVERY = 2000, 40          # 500 mini-batches: 12 log points, more than
 LOG_POINTS = SUBSET // 4 // LOG_EVERY  # TensorBoard's default of 10 images per tag
+EVAL_EVERY = 250                       # 2 test-set evaluations
+EVAL_POINTS = SUBSET // 4 // EVAL_EVERY
+N_FEATURES = 300                       # learned-feature embedding of notebook 06
 CLASSES = set(data.CLASSES)
 SERIES_RUN = "fashion_mnist_experiment_1"
 
@@ -77,12 +80,24 @@ def fmtb(*args, timeout=900, env=None):
     return proc
 
 
+def assert_refused(proc, *words, code=2, command="run"):
+    """``fmtb COMMAND`` exited ``code`` with a last line naming the problem, no traceback."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == code, out
+    assert "Traceback" not in out
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"fmtb {command}: error: ")
+    for word in words:
+        assert word in last, last
+
+
 @pytest.fixture(scope="session")
 def series(tmp_path_factory, real_data_root):
     """The whole series on a small training subset: ``(base folder, CompletedProcess)``;
     the run is ``base/runs/fashion_mnist_experiment_1``."""
     base = tmp_path_factory.mktemp("series")
     proc = fmtb("run", "--runs-dir", str(base / "runs"), "--out", str(base / "out"),
-                "-p", "train_subset", str(SUBSET), "-p", "log_every", str(LOG_EVERY), "-q")
+                "-p", "train_subset", str(SUBSET), "-p", "log_every", str(LOG_EVERY),
+                "-p", "eval_every", str(EVAL_EVERY), "-p", "n_features", str(N_FEATURES), "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return base, proc
