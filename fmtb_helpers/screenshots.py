@@ -27,8 +27,10 @@ DASHBOARDS = {
     "tb_images_grid.png": ("images", "four_fashion_mnist_images"),
     "tb_images_predictions.png": ("images", "predictions vs. actuals"),
     "tb_graph.png": ("graphs", "Net"),
-    "tb_projector.png": ("projector", "canvas"),
+    "tb_projector.png": ("projector", "default:00000"),
+    "tb_projector_features.png": ("projector", "learned features:00000"),
     "tb_scalars.png": ("scalars", "training loss"),
+    "tb_histograms.png": ("histograms", "gradients"),
     "tb_pr_curves.png": ("pr_curves", "Ankle Boot"),
 }
 
@@ -59,6 +61,39 @@ def _wait_for_frame_canvas(page, timeout_ms: int) -> None:
     raise TimeoutError("the Projector drew no canvas")
 
 
+def _tensor_menu(page):
+    """The Projector's tensor menu (labelled "N tensors found"), or None."""
+    for frame in page.frames:
+        menus = frame.locator("paper-dropdown-menu")
+        for i in range(menus.count()):
+            if "tensor" in (menus.nth(i).evaluate("e => e.label") or ""):
+                return frame, menus.nth(i)
+    return None, None
+
+
+def _choose_tensor(page, name: str, timeout_ms: int = 20000) -> bool:
+    """Pick the embedding ``name`` in the Projector's tensor menu; False if it can't."""
+    import warnings
+
+    for _ in range(timeout_ms // 500):  # the menu is filled once the run's config loads
+        frame, menu = _tensor_menu(page)
+        if menu is not None and menu.evaluate("e => e.value"):
+            break
+        page.wait_for_timeout(500)
+    else:
+        warnings.warn("the Projector's tensor menu did not appear")
+        return False
+    for _ in range(3):
+        if menu.evaluate("e => e.value") == name:
+            return True
+        menu.click(timeout=timeout_ms)
+        page.wait_for_timeout(500)
+        frame.locator("paper-item", has_text=name).first.click(timeout=timeout_ms)
+        page.wait_for_timeout(1500)
+    warnings.warn(f"the Projector did not switch to {name!r}")
+    return False
+
+
 def _show(page, text: str) -> None:
     """Scroll the dashboard so the section titled ``text`` starts at the top."""
     _visible(page, text).evaluate("e => e.scrollIntoView({block: 'start'})")
@@ -80,7 +115,7 @@ def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) 
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             for name in names or DASHBOARDS:
                 dashboard, text = DASHBOARDS[name]
-                page.goto(f"{url}/#{dashboard}", wait_until="networkidle")
+                page.goto(f"{url}/#{dashboard}", wait_until="domcontentloaded")
                 if dashboard == "graphs":  # open the model's node, as the tutorial says
                     node = page.locator("text.nodelabel", has_text=text).first
                     node.wait_for(timeout=timeout_ms)
@@ -88,11 +123,14 @@ def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) 
                     node.dblclick(force=True)
                 elif dashboard == "projector":  # a WebGL canvas, then the points settle
                     _wait_for_frame_canvas(page, timeout_ms)
-                    page.wait_for_timeout(6000)
+                    for _ in range(2):  # a late load can reset the menu: check again
+                        _choose_tensor(page, text)
+                        page.wait_for_timeout(4000)
                 else:
                     _visible(page, text).wait_for(timeout=timeout_ms)
                 if name == "tb_images_predictions.png":
                     _show(page, text)
+                page.mouse.move(1, 1)  # no tooltip from where the pointer last was
                 page.wait_for_timeout(2500)  # let charts and images finish drawing
                 page.screenshot(path=str(out_dir / name))
                 taken[name] = out_dir / name

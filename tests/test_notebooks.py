@@ -15,10 +15,15 @@ LESSON = {"01": ["SummaryWriter(", "%load_ext tensorboard"],
           "02": ["make_grid(", "writer.add_image('four_fashion_mnist_images'"],
           "03": ["writer.add_graph(net"],
           "04": ["writer.add_embedding(", "metadata=class_labels", "label_img="],
-          "05": ["writer.add_scalar('training loss'", "writer.add_figure('predictions vs. actuals'"],
-          "06": ["writer.add_pr_curve(", "add_pr_curve_tensorboard(i, test_probs, test_label)"]}
+          "05": ["writer.add_scalar('training loss'", "writer.add_figure('predictions vs. actuals'",
+                 "writer.add_histogram(", "writer.add_scalar('test accuracy'",
+                 "writer.add_pr_curve(f'during training/"],
+          "06": ["writer.add_pr_curve(", "add_pr_curve_tensorboard(i, test_probs, test_label)",
+                 "writer.add_figure('confusion matrix'", "writer.add_embedding(features",
+                 "writer.add_hparams(", "run_name='.'"]}
 SHARED = {"run_name": "fashion_mnist_experiment_1", "seed": 0, "batch_size": 4, "device": "auto"}
-TRAINING = {"lr": 0.001, "momentum": 0.9, "epochs": 1, "log_every": 1000, "train_subset": 0}
+TRAINING = {"lr": 0.001, "momentum": 0.9, "epochs": 1, "log_every": 1000, "train_subset": 0,
+            "eval_every": 5000}
 
 
 def load(path):

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from fmtb_helpers import board
-from conftest import CLASSES, LOG_EVERY, LOG_POINTS, SERIES_RUN
+from conftest import (CLASSES, EVAL_EVERY, EVAL_POINTS, LOG_EVERY, LOG_POINTS, N_FEATURES,
+                      SERIES_RUN)
 
 RUN = SERIES_RUN
 
@@ -74,7 +75,8 @@ def test_graphs_dashboard_holds_the_model(tb):
 
 def test_projector_holds_100_images_with_labels_and_gray_sprites(tb):
     assert RUN in tb.get_json("/data/plugin/projector/runs")
-    (emb,) = tb.get_json("/data/plugin/projector/info" + q(run=RUN))["embeddings"]
+    emb, learned = tb.get_json("/data/plugin/projector/info" + q(run=RUN))["embeddings"]
+    assert [int(n) for n in learned["tensorShape"]] == [N_FEATURES, 84]
     assert [int(n) for n in emb["tensorShape"]] == [100, 784]
     assert [int(n) for n in emb["sprite"]["singleImageDim"]] == [28, 28]
     name = emb["tensorName"]
@@ -96,9 +98,39 @@ def test_scalars_dashboard_holds_the_training_loss(tb):
 
 def test_pr_curves_use_the_labels_as_truth(tb):
     tags = tb.get_json("/data/plugin/pr_curves/tags")[RUN]
-    assert set(tags) == CLASSES
+    assert CLASSES <= set(tags)
     for tag in tags:
-        (curve,) = tb.get_json("/data/plugin/pr_curves/pr_curves" + q(run=RUN, tag=tag))[RUN]
-        # at the lowest threshold every truly positive image counts: 1,000 per class
-        assert curve["true_positives"][0] + curve["false_negatives"][0] == 1000, tag
-        assert curve["true_positives"][0] + curve["false_positives"][0] == 10000, tag
+        for curve in tb.get_json("/data/plugin/pr_curves/pr_curves" + q(run=RUN, tag=tag))[RUN]:
+            # at the lowest threshold every truly positive image counts: 1,000 per class
+            assert curve["true_positives"][0] + curve["false_negatives"][0] == 1000, tag
+            assert curve["true_positives"][0] + curve["false_positives"][0] == 10000, tag
+
+
+def test_pr_curves_at_several_steps_during_training(tb):
+    curves = tb.get_json("/data/plugin/pr_curves/pr_curves"
+                         + q(run=RUN, tag="during training/Bag"))[RUN]
+    assert [c["step"] for c in curves] == [EVAL_EVERY * (i + 1) - 1 for i in range(EVAL_POINTS)]
+
+
+def test_histograms_of_weights_and_gradients(tb):
+    tags = tb.get_json("/data/plugin/histograms/tags")[RUN]
+    assert {f"{kind}/{layer}.{p}" for kind in ("weights", "gradients")
+            for layer in ("conv1", "conv2", "fc1", "fc2", "fc3")
+            for p in ("weight", "bias")} == set(tags)
+    series = tb.get_json("/data/plugin/histograms/histograms"
+                         + q(run=RUN, tag="gradients/fc1.weight"))
+    assert len(series) == LOG_POINTS
+
+
+def test_confusion_matrix_figure(tb):
+    tags = tb.get_json("/data/plugin/images/tags")[RUN]
+    assert [t for t in tags if "confusion" in t] == ["confusion matrix"]
+
+
+def test_hparams_session_carries_metrics(tb):
+    sessions = tb.hparams_sessions()
+    assert RUN in sessions
+    group = sessions[RUN]
+    assert float(group["hparams"]["lr"]) == 0.001
+    metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
+    assert 0.1 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0
