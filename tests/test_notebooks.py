@@ -122,3 +122,13 @@ def test_nbval_markers_are_ones_nbval_reads(path):
     ignored = [c for c in code_cells(load(path)) if "# NBVAL_IGNORE_OUTPUT" in c.source]
     allowed = ("%tensorboard", "start_run", "tqdm(", "accuracy")
     assert all(any(a in c.source for a in allowed) for c in ignored)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_figures_show_whatever_the_backend(path):
+    """A kernel started with MPLBACKEND=Agg (as CI's) shows no figures unless the
+    notebook asks for the inline backend itself."""
+    cells = code_cells(load(path))
+    shows_figures = any("image/png" in o.get("data", {}) for c in cells for o in c.outputs)
+    asks = any(line.strip() == "%matplotlib inline" for c in cells for line in c.source.splitlines())
+    assert asks or not shows_figures
