@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test unit notebooks-test notebooks screenshots bench clean
+.PHONY: setup data run test unit notebooks screenshots bench clean
 
 setup: $(STAMP) data
 
@@ -26,8 +26,11 @@ test: setup
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks -q
 
+# The tests without kernels, servers or a browser: seconds, not minutes.
 unit: setup
-	$(PYTEST) tests -q -m "not slow and not browser"
+	$(PYTEST) -p no:cacheprovider tests/test_data.py tests/test_model.py tests/test_runtime.py \
+	    tests/test_plotting.py tests/test_evaluation.py tests/test_params.py \
+	    tests/test_notebooks.py tests/test_packaging.py -q
 
 # Re-execute the notebooks in place: one clean top-to-bottom run each.
 notebooks: setup
@@ -39,6 +42,10 @@ screenshots: setup
 	$(BIN)/fmtb run --runs-dir build/screenshots-run --run-name fashion_mnist_experiment_1 \
 	    --out build/executed/screenshots-run -q
 	$(BIN)/python -m fmtb_helpers.screenshots build/screenshots-run docs/img
+
+# The seed script, the training floor and `fmtb run` side by side (about 3 minutes).
+bench: setup
+	$(BIN)/fmtb bench
 
 clean:
 	rm -rf build .pytest_cache

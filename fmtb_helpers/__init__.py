@@ -7,9 +7,12 @@ Modules, each named for what it holds:
 - ``model``: the tutorial's ``Net``, its loss and optimizer, checkpoints
 - ``runtime``: device choice, seeding, thread count
 - ``plotting``: the tutorial's figures, made correct
-- ``training`` / ``evaluation``: one optimisation step, test-set predictions
+- ``training`` / ``evaluation``: one optimisation step; test-set predictions,
+  confusion matrix, mistakes, learned features
 - ``board``: TensorBoard plumbing (writers, servers, reading event files back)
-- ``params`` / ``runner`` / ``cli``: the ``fmtb`` command
+- ``params`` / ``runner`` / ``sweep`` / ``cli``: the ``fmtb`` command
+- ``store`` / ``screenshots`` / ``bench``: ``make notebooks``, ``make screenshots``,
+  ``fmtb bench``
 """
 
 __version__ = "0.1.0"

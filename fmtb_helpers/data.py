@@ -208,15 +208,6 @@ def normalize(images: "torch.Tensor") -> "torch.Tensor":
     return images.unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
 
 
-def normalized_tensors(dataset, subset: int = 0):
-    """All images of ``dataset`` as one normalised float tensor ``(N, 1, 28, 28)``,
-    with its labels: the tutorial's transform applied once, in memory."""
-    images, labels = dataset.data, dataset.targets
-    if subset:
-        images, labels = images[:subset], labels[:subset]
-    return normalize(images), labels.clone()
-
-
 class TensorLoader:
     """Batches of in-memory tensors, shuffled each epoch like ``DataLoader(shuffle=True)``.
 

@@ -88,7 +88,7 @@ def test_tensor_loader_matches_the_transform(tmp_path, small_idx):
     mirror, _ = small_idx
     data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     trainset, testset = data.load_datasets(tmp_path / "root")
-    x, y = data.normalized_tensors(trainset)
+    x, y = data.normalize(trainset.data), trainset.targets
     for i in (0, 5, 11):
         image, label = trainset[i]
         assert torch.allclose(x[i], image, atol=1e-6) and y[i] == label
