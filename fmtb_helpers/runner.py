@@ -201,14 +201,19 @@ def _describe_failure(exc, notebook: Path, copy: Path) -> str:
             f"(executed copy: {copy})")
 
 
+# notebook -> the notebooks it must wait for, when they are in the same plan
+WAITS_FOR = {
+    ASSESSMENT: (TRAINING,  # the trained model
+                 "04"),     # both rewrite projector_config.pbtxt: read, add, write
+}
+
+
 def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
-    """What each notebook must wait for: 06 for 05 (the trained model). The runner
-    opens the run itself, so nothing waits for 01."""
+    """What each notebook must wait for (see WAITS_FOR). The runner opens the run
+    itself, so nothing waits for 01."""
     by_number = {number(nb): nb for nb in notebooks}
-    deps: dict[Path, set[Path]] = {nb: set() for nb in notebooks}
-    if ASSESSMENT in by_number and TRAINING in by_number:
-        deps[by_number[ASSESSMENT]].add(by_number[TRAINING])
-    return deps
+    return {nb: {by_number[n] for n in WAITS_FOR.get(number(nb), ()) if n in by_number}
+            for nb in notebooks}
 
 
 def _run_one(plan: Plan, notebook: Path, progress, nice: int = 0) -> float:

@@ -126,7 +126,7 @@ def test_dependencies_keep_the_order_that_matters():
     nbs = runner.all_notebooks()
     deps = runner.dependencies(nbs)
     by = {runner.number(nb): nb for nb in nbs}
-    assert deps[by["06"]] == {by["05"]}
+    assert deps[by["06"]] == {by["05"], by["04"]}
     assert all(deps[by[n]] == set() for n in ("01", "02", "03", "04", "05"))
     only = runner.dependencies([by["05"], by["06"]])
     assert only[by["06"]] == {by["05"]} and only[by["05"]] == set()
