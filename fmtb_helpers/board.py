@@ -233,15 +233,20 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def stop_servers(servers=None) -> list[int]:
-    """Stop the given servers (default: every running one); returns their pids."""
+def _forget(pid: int) -> None:
+    """Remove a stopped server's info file, so ``%tensorboard`` won't try to reuse it."""
     from tensorboard import manager
 
+    with contextlib.suppress(OSError):
+        os.unlink(os.path.join(manager._get_info_dir(), f"pid-{pid}.info"))
+
+
+def stop_servers(servers=None) -> list[int]:
+    """Stop the given servers (default: every running one); returns their pids."""
     servers = running_servers() if servers is None else servers
     for info in servers:
         _terminate(info.pid)
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(manager._get_info_dir(), f"pid-{info.pid}.info"))
+        _forget(info.pid)
     return [info.pid for info in servers]
 
 
@@ -294,9 +299,7 @@ class TensorBoardServer:
                 self.proc.kill()
                 self.proc.wait()
         if self.proc:
-            from tensorboard import manager
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(manager._get_info_dir(), f"pid-{self.proc.pid}.info"))
+            _forget(self.proc.pid)
 
     def get(self, path: str, timeout: float = 30.0) -> bytes:
         import urllib.request

@@ -37,6 +37,16 @@ def declared(notebook: str | Path) -> dict[str, object]:
     return out
 
 
+def merge(declarations) -> dict[str, object]:
+    """The parameters several notebooks declare, as one ``{name: default}`` (the first
+    notebook to declare a name gives its default)."""
+    merged: dict[str, object] = {}
+    for declaration in declarations:
+        for name, default in declaration.items():
+            merged.setdefault(name, default)
+    return merged
+
+
 def _int(name: str, text: str, lo: int | None = None, hi: int | None = None) -> int:
     try:
         value = int(text)

@@ -48,10 +48,10 @@ def select(spec: str | None) -> list[Path]:
     chosen = []
     for token in (t.strip() for t in spec.split(",") if t.strip()):
         key = f"{int(token):02d}" if token.isdigit() else token.removesuffix(".ipynb")
-        match = [nb for nb in notebooks if nb.stem == key or nb.stem.split("_")[0] == key]
+        match = [nb for nb in notebooks if key in (nb.stem, number(nb))]
         if not match:
             raise UsageError(f"no notebook {token!r}; choose from "
-                             f"{', '.join(nb.stem.split('_')[0] for nb in notebooks)}")
+                             f"{', '.join(number(nb) for nb in notebooks)}")
         if match[0] not in chosen:
             chosen.append(match[0])
     return sorted(chosen)
@@ -70,7 +70,6 @@ class Plan:
     values: dict[str, object]                      # checked -p values, by name
     per_notebook: dict[Path, dict[str, object]] = field(default_factory=dict)
     fresh: bool = False  # the series starts at 01: open the run anew
-
 
     @property
     def run_dir(self) -> Path:
@@ -97,11 +96,8 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
          pairs: list[tuple[str, str]] = (), replace: bool = False) -> Plan:
     """Check everything a user gave; raise UsageError (one line) on the first problem."""
     chosen = select(notebooks)
-    declarations: dict[str, object] = {}
     per_notebook = {nb: params.declared(nb) for nb in chosen}
-    for decl in per_notebook.values():
-        for name, default in decl.items():
-            declarations.setdefault(name, default)
+    declarations = params.merge(per_notebook.values())
     pairs = list(pairs)
     for flag, name in (("--runs-dir", "runs_dir"), ("--run-name", "run_name")):
         if any(n == name for n, _ in pairs):

@@ -53,10 +53,7 @@ def _next_sweep_dir(runs_dir: Path) -> Path:
 
 def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
     """Refuse, before anything runs, what ``fmtb run`` would refuse."""
-    declarations: dict[str, object] = {}
-    for notebook in runner.select(NOTEBOOKS):
-        for name, default in params.declared(notebook).items():
-            declarations.setdefault(name, default)
+    declarations = params.merge(params.declared(nb) for nb in runner.select(NOTEBOOKS))
     for name in ("runs_dir", "run_name"):
         declarations.pop(name)
     try:

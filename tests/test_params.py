@@ -31,3 +31,7 @@ def test_bad_values_are_named(pair, message):
     with pytest.raises(ParameterError) as err:
         params.parse([pair], DECLARED)
     assert message in str(err.value)
+
+
+def test_merge_keeps_the_first_default():
+    assert params.merge([{"a": 1, "b": 2}, {"b": 3, "c": 4}]) == {"a": 1, "b": 2, "c": 4}
