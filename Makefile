@@ -34,7 +34,7 @@ unit: setup
 
 # Re-execute the notebooks in place: one clean top-to-bottom run each.
 notebooks: setup
-	$(BIN)/python -m fmtb_helpers.notebooks_store notebooks/0*.ipynb
+	$(BIN)/python -m fmtb_helpers.store notebooks/0*.ipynb
 
 # Regenerate docs/img/*.png (README and notebooks) from a real full-default run.
 screenshots: setup

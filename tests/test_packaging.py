@@ -1,4 +1,5 @@
 """The project's set-up files agree with each other."""
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -47,3 +48,9 @@ def test_console_script_is_installed():
 
     fmtb = Path(sys.executable).with_name("fmtb")
     assert fmtb.is_file() or shutil.which("fmtb")
+
+
+def test_every_module_the_makefile_runs_exists():
+    modules = re.findall(r"python -m ([\w.]+)", (ROOT / "Makefile").read_text())
+    assert "fmtb_helpers.store" in modules
+    assert [m for m in modules if importlib.util.find_spec(m) is None] == []
