@@ -18,9 +18,13 @@ def cmd_data(args) -> int:
 
 
 def cmd_run(args) -> int:
-    plan = runner.plan(notebooks=args.notebooks, runs_dir=args.runs_dir, run_name=args.run_name,
-                       out=args.out, pairs=args.param or [], replace=args.replace)
-    runner.execute(plan, serve=args.serve, progress=not args.quiet, jobs=args.jobs)
+    # The kernels' zygote imports torch while the plan is checked.
+    with runner.warm_kernels(args.kernels) as zygote:
+        plan = runner.plan(notebooks=args.notebooks, runs_dir=args.runs_dir,
+                           run_name=args.run_name, out=args.out, pairs=args.param or [],
+                           replace=args.replace)
+        runner.execute(plan, serve=args.serve, progress=not args.quiet, jobs=args.jobs,
+                       kernels=args.kernels, zygote=zygote)
     return 0
 
 
@@ -28,7 +32,7 @@ def cmd_sweep(args) -> int:
     from . import sweep
 
     return sweep.sweep(args.grid, args.param or [], runs_dir=args.runs_dir, out=args.out,
-                       progress=not args.quiet)
+                       progress=not args.quiet, kernels=args.kernels)
 
 
 def cmd_bench(args) -> int:
@@ -75,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                    help="notebooks run at once, as their order allows (default: 2; "
                         "1: strictly one after another)")
+    p.add_argument("--kernels", choices=runner.KERNELS, default="fork",
+                   help="fork: every kernel is forked from one process that imported torch "
+                        "once (fast, the default on Linux); spawn: a fresh Python per notebook")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
 
@@ -88,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", metavar="DIR",
                    help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
     p.add_argument("--out", metavar="DIR", help="executed notebooks (default: build/executed/sweep_N)")
+    p.add_argument("--kernels", choices=runner.KERNELS, default="fork",
+                   help="as for fmtb run (default: fork)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
 

@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import board, data, params, paths
+from . import kernels as _kernels
 from .paths import CHECKPOINT_NAME
 
 DEFAULT_RUN_NAME = "fashion_mnist_experiment_1"
@@ -212,7 +212,8 @@ def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
             for nb in notebooks}
 
 
-def _run_one(plan: Plan, notebook: Path, progress, nice: int = 0) -> float:
+def _run_one(plan: Plan, notebook: Path, progress, nice: int = 0,
+             manager_class=None) -> float:
     import papermill as pm
 
     if nice and hasattr(os, "setpriority"):
@@ -225,13 +226,14 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int = 0) -> float:
         pm.execute_notebook(
             str(notebook), str(copy), parameters=notebook_parameters(plan, notebook),
             kernel_name="python3", cwd=str(paths.notebooks_dir()),
-            progress_bar=progress, log_output=False, request_save_on_cell_execute=True)
+            progress_bar=progress, log_output=False, request_save_on_cell_execute=True,
+            **({"kernel_manager_class": manager_class} if manager_class else {}))
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(_describe_failure(exc, notebook, copy)) from None
     return time.perf_counter() - started
 
 
-def _schedule(plan: Plan, jobs: int, progress: bool, log) -> None:
+def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class=None) -> None:
     """Run the notebooks, ``jobs`` at a time, each once its dependencies are done.
 
     The critical path (training, then assessment) goes first; with ``jobs`` > 1
@@ -252,7 +254,7 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log) -> None:
 
     def work(nb: Path, bar, nice: int) -> None:
         try:
-            _run_one(plan, nb, bar, nice)
+            _run_one(plan, nb, bar, nice, manager_class)
             finished.put((nb, None))
         except BaseException as exc:  # reported by the main thread
             finished.put((nb, exc))
@@ -284,24 +286,70 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log) -> None:
         raise failure
 
 
-def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 2,
-            log=print) -> Path:
-    """Open the run, then run the plan's notebooks (``jobs`` at a time, as their
-    dependencies allow); returns the run folder."""
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
+KERNELS = ("fork", "spawn")
+
+
+def _one_thread_each() -> None:
     # Batches of four run fastest on one thread, and a second thread of a notebook
     # running beside training would land on training's core: one each, unless the
     # user chose otherwise.
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+
+
+@contextlib.contextmanager
+def warm_kernels(kernels: str = "fork"):
+    """The process the series' kernels are forked from (see :mod:`fmtb_helpers.kernels`),
+    or None for ``"spawn"`` (a fresh Python per kernel, as in JupyterLab) and where
+    fork is not supported. Start it first: it imports torch while the rest is prepared."""
+    if kernels not in KERNELS:
+        raise UsageError(f"--kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
+    if kernels == "spawn" or not _kernels.supported():
+        yield None
+        return
+    _one_thread_each()
+    zygote = _kernels.Zygote.start(cwd=paths.notebooks_dir())
+    try:
+        yield zygote
+    finally:
+        zygote.stop()
+
+
+def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 2,
+            log=print, kernels: str = "fork", zygote=None) -> Path:
+    """Open the run, then run the plan's notebooks (``jobs`` at a time, as their
+    dependencies allow); returns the run folder.
+
+    Kernels are forked from ``zygote`` (see :func:`warm_kernels`); without one,
+    ``kernels`` says whether to start one for this series.
+    """
+    if zygote is None:
+        with warm_kernels(kernels) as zygote:
+            return _execute(plan, serve, progress, jobs, log, zygote)
+    return _execute(plan, serve, progress, jobs, log, zygote)
+
+
+def _execute(plan: Plan, serve: bool, progress: bool, jobs: int, log, zygote) -> Path:
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    _one_thread_each()
     if plan.fresh:  # moves an earlier run of this name aside (only with --replace)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             board.start_run(plan.runs_dir, plan.run_name)
     before = {s.pid for s in board.running_servers()}
-    server, _ = start_shared_server(plan)
+    server = None
     try:
-        _schedule(plan, max(1, jobs), progress, log)
+        server, _ = start_shared_server(plan)
+        manager = None
+        if zygote is not None:
+            try:
+                # Kernels start once it has imported (papermill's clock starts
+                # at the launch, so each notebook's duration is its own).
+                zygote.wait_ready()
+                manager = _kernels.kernel_manager_class(zygote)
+            except _kernels.ZygoteError as exc:
+                log(f"warning: {exc}; starting each kernel the usual way")
+        _schedule(plan, max(1, jobs), progress, log, manager)
     finally:
         strays = [s for s in board.running_servers()
                   if s.pid not in before and (not serve or server is None or s.pid != server.pid)]

@@ -69,16 +69,29 @@ def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
 
 
 def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=None,
-          out=None, progress: bool = False, log=print) -> int:
+          out=None, progress: bool = False, log=print, kernels: str = "fork") -> int:
     """Run the grid; returns the exit code (0 all well, 1 some configuration failed)."""
-    from .bench import series_accuracy
-
     grid = parse_grid(grid_items)
     pairs = list(pairs)
     check(grid, pairs)
     combos = combinations(grid)
     sweep_dir = _next_sweep_dir(paths.runs_dir(runs_dir))
     out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / sweep_dir.name
+    with runner.warm_kernels(kernels) as zygote:  # one for the whole sweep
+        failures = _run_all(combos, pairs, sweep_dir, out_dir, progress, log, zygote)
+    log(f"Sweep written to {sweep_dir} ({len(combos) - len(failures)} of {len(combos)} "
+        f"configurations); compare them in the HParams dashboard: tensorboard --logdir "
+        f"{sweep_dir}")
+    for name, error in failures:
+        log(f"failed: {name}: {error}")
+    return 1 if failures else 0
+
+
+def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
+             zygote) -> list[tuple[str, str]]:
+    """Each combination in turn, past failures; the failed ones and why."""
+    from .bench import series_accuracy
+
     failures = []
     for i, combo in enumerate(combos, 1):
         name = run_name(combo)
@@ -87,16 +100,12 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
         try:
             plan = runner.plan(NOTEBOOKS, runs_dir=str(sweep_dir), run_name=name,
                                out=str(out_dir / name), pairs=pairs + list(combo.items()))
-            runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None)
+            runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None,
+                           kernels="fork" if zygote else "spawn", zygote=zygote)
             accuracy = series_accuracy(plan.out_dir)
             log(f"done in {time.perf_counter() - started:.0f} s, test accuracy {accuracy:.1%}",
                 flush=True)
         except (runner.UsageError, runner.NotebookFailed) as exc:
             log("FAILED", flush=True)
             failures.append((name, str(exc)))
-    log(f"Sweep written to {sweep_dir} ({len(combos) - len(failures)} of {len(combos)} "
-        f"configurations); compare them in the HParams dashboard: tensorboard --logdir "
-        f"{sweep_dir}")
-    for name, error in failures:
-        log(f"failed: {name}: {error}")
-    return 1 if failures else 0
+    return failures

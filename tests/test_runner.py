@@ -1,6 +1,8 @@
 """``fmtb run`` for real: papermill, kernels, event files read back, bad input refused."""
 import shutil
+import subprocess
 
+import nbformat
 import pytest
 
 from fmtb_helpers import board, data
@@ -44,6 +46,30 @@ def test_series_leaves_no_server(series):
     assert board.running_servers() == []
 
 
+def test_series_kernels_were_forked(series):
+    _, proc = series
+    out = proc.stdout + proc.stderr
+    assert "not forked" not in out and "the usual way" not in out
+
+
+def _texts(notebook):
+    """The text outputs nbval compares."""
+    nb = nbformat.read(notebook, as_version=4)
+    return [o.get("text") or o.get("data", {}).get("text/plain")
+            for c in nb.cells if c.cell_type == "code"
+            and "# NBVAL_IGNORE_OUTPUT" not in c.source.splitlines() for o in c.outputs]
+
+
+def test_spawned_kernels_give_what_forked_ones_give(series, tmp_path):
+    base, _ = series
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                "--notebooks", "01,02", "--kernels", "spawn", "-q")
+    assert proc.returncode == 0, proc.stderr
+    name = "02_write_to_tensorboard.ipynb"
+    texts = _texts(tmp_path / "out" / name)
+    assert len(texts) > 3 and texts == _texts(base / "out" / name)
+
+
 def test_a_second_run_keeps_the_first(series):
     base, _ = series
     first = base / "runs" / "fashion_mnist_experiment_1"
@@ -83,11 +109,18 @@ def test_a_failing_notebook_is_named(series, tmp_path):
     (["-p", "train_subset", "60001"], ["train_subset must be between 0 and 60000"]),
     (["-p", "device", "tpu"], ["device must be one of auto, cpu, cuda, mps"]),
     (["--notebooks", "09"], ["no notebook '09'"]),
+    (["--kernels", "thread"], ["--kernels: invalid choice: 'thread'"]),
 ])
 def test_bad_input_is_refused_before_any_kernel(args, words, tmp_path):
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), *args)
     assert_refused(proc, *words)
     assert proc.seconds < 30 and not (tmp_path / "runs").exists()
+    assert not _zygotes()  # the kernels' zygote, started beside the checks, is gone
+
+
+def _zygotes() -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if "-m fmtb_helpers.kernels" in line]
 
 
 def test_absent_device_is_refused(tmp_path):
