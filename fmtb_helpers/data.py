@@ -202,7 +202,7 @@ def load_datasets(data_root: str | Path | None = None, *, verify: bool = False,
     return FashionMNIST(train=True, **kwargs), FashionMNIST(train=False, **kwargs)
 
 
-def normalize(images: "torch.Tensor") -> "torch.Tensor":
+def normalize(images):
     """uint8 images ``(N, 28, 28)`` as the tutorial's transform gives them:
     float ``(N, 1, 28, 28)`` in [-1, 1]."""
     return images.unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
@@ -259,10 +259,12 @@ def make_loaders(trainset, testset, batch_size: int = 4, *, in_memory: bool = Fa
             DataLoader(testset, batch_size=batch_size, shuffle=False, num_workers=num_workers))
 
 
-def batches(dataset, batch_size: int = 1000) -> TensorLoader:
-    """All of ``dataset`` in order, in large normalised batches: for evaluation,
-    where the batch size changes nothing but the speed."""
-    return TensorLoader(dataset.data, dataset.targets, batch_size, transform=normalize)
+def batches(dataset, batch_size: int = 1000, n: int = 0) -> TensorLoader:
+    """The first ``n`` images of ``dataset`` (0: all) in order, in large normalised
+    batches: for evaluation, where the batch size changes nothing but the speed."""
+    end = n or len(dataset.data)
+    return TensorLoader(dataset.data[:end], dataset.targets[:end], batch_size,
+                        transform=normalize)
 
 
 def select_n_random(data, labels, n: int = 100):

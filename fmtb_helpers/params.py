@@ -112,6 +112,7 @@ CHECKS = {
     "n_points": lambda n, v: _int(n, v, 1, TRAIN_SIZE),
     "n_features": lambda n, v: _int(n, v, 1, TEST_SIZE),
     "eval_every": lambda n, v: _int(n, v, 1),
+    "eval_images": lambda n, v: _int(n, v, 0, TEST_SIZE),
     "num_threads": lambda n, v: _int(n, v, 0),
     "lr": lambda n, v: _float(n, v, positive=True),
     "momentum": lambda n, v: _float(n, v, below=1.0),

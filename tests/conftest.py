@@ -66,6 +66,7 @@ SUBSET, LOG_EVERY = 2000, 40          # 500 mini-batches: 12 log points, more th
 LOG_POINTS = SUBSET // 4 // LOG_EVERY  # TensorBoard's default of 10 images per tag
 EVAL_EVERY = 250                       # 2 test-set evaluations
 EVAL_POINTS = SUBSET // 4 // EVAL_EVERY
+EVAL_IMAGES = 1500                     # test images scored at each of them
 N_FEATURES = 300                       # learned-feature embedding of notebook 06
 CLASSES = set(data.CLASSES)
 SERIES_RUN = "fashion_mnist_experiment_1"
@@ -98,6 +99,7 @@ def series(tmp_path_factory, real_data_root):
     base = tmp_path_factory.mktemp("series")
     proc = fmtb("run", "--runs-dir", str(base / "runs"), "--out", str(base / "out"),
                 "-p", "train_subset", str(SUBSET), "-p", "log_every", str(LOG_EVERY),
-                "-p", "eval_every", str(EVAL_EVERY), "-p", "n_features", str(N_FEATURES), "-q")
+                "-p", "eval_every", str(EVAL_EVERY), "-p", "n_features", str(N_FEATURES),
+                "-p", "eval_images", str(EVAL_IMAGES), "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return base, proc

@@ -21,9 +21,9 @@ LESSON = {"01": ["SummaryWriter(", "%load_ext tensorboard"],
           "06": ["writer.add_pr_curve(", "add_pr_curve_tensorboard(i, test_probs, test_label)",
                  "writer.add_figure('confusion matrix'", "writer.add_embedding(features",
                  "writer.add_hparams(", "run_name='.'"]}
-SHARED = {"run_name": "fashion_mnist_experiment_1", "seed": 0, "batch_size": 4, "device": "auto"}
+SHARED = {"run_name": "fashion_mnist_experiment_1", "seed": 0, "device": "auto"}
 TRAINING = {"lr": 0.001, "momentum": 0.9, "epochs": 1, "log_every": 1000, "train_subset": 0,
-            "eval_every": 5000}
+            "eval_every": 5000, "batch_size": 4}
 
 
 def load(path):
@@ -51,6 +51,9 @@ def test_parameters_cell(path):
     for name, default in SHARED.items():
         assert declared[name] == default
     assert {"data_root", "runs_dir"} <= set(declared)
+    # the tutorial's batches of four wherever the batch size is a parameter
+    assert declared.get("batch_size", 4) == 4
+    assert ("batch_size" in declared) != path.name.startswith("06_")
     if path.name.startswith("05_"):
         assert {k: declared[k] for k in TRAINING} == TRAINING
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fmtb_helpers import board
-from conftest import (CLASSES, EVAL_EVERY, EVAL_POINTS, LOG_EVERY, LOG_POINTS, N_FEATURES,
-                      SERIES_RUN)
+from fmtb_helpers import board, data
+from conftest import (CLASSES, EVAL_EVERY, EVAL_IMAGES, EVAL_POINTS, LOG_EVERY, LOG_POINTS,
+                      N_FEATURES, SERIES_RUN)
 
 RUN = SERIES_RUN
 
@@ -96,14 +96,21 @@ def test_scalars_dashboard_holds_the_training_loss(tb):
     assert all(0 < loss < 3 for loss in losses) and losses[-1] < losses[0]
 
 
-def test_pr_curves_use_the_labels_as_truth(tb):
+def test_pr_curves_use_the_labels_as_truth(tb, real_data_root):
     tags = tb.get_json("/data/plugin/pr_curves/tags")[RUN]
     assert CLASSES <= set(tags)
+    labels = data.read_idx(data.raw_dir(real_data_root) / "t10k-labels-idx1-ubyte")
+    # during training only the first eval_images test images are scored
+    sample = data.class_counts(labels[:EVAL_IMAGES])
     for tag in tags:
+        during = tag.startswith("during training/")
+        name = tag.removeprefix("during training/")
+        positives = sample[data.CLASSES.index(name)] if during else 1000
         for curve in tb.get_json("/data/plugin/pr_curves/pr_curves" + q(run=RUN, tag=tag))[RUN]:
-            # at the lowest threshold every truly positive image counts: 1,000 per class
-            assert curve["true_positives"][0] + curve["false_negatives"][0] == 1000, tag
-            assert curve["true_positives"][0] + curve["false_positives"][0] == 10000, tag
+            # at the lowest threshold every truly positive image counts
+            assert curve["true_positives"][0] + curve["false_negatives"][0] == positives, tag
+            assert (curve["true_positives"][0] + curve["false_positives"][0]
+                    == (EVAL_IMAGES if during else 10000)), tag
 
 
 def test_pr_curves_at_several_steps_during_training(tb):
