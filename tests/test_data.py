@@ -1,8 +1,5 @@
-import gzip
 import http.server
-import shutil
 import threading
-from pathlib import Path
 
 import pytest
 import torch
