@@ -45,8 +45,14 @@ LAUNCHER = "ipykernel_launcher"
 
 
 def supported() -> bool:
-    """Forking needs fork() and pidfds (Linux 5.3+)."""
-    return hasattr(os, "fork") and hasattr(os, "pidfd_open") and sys.platform == "linux"
+    """Forking needs fork() and pidfds (Linux 5.3+, and not refused by a sandbox)."""
+    if not (sys.platform == "linux" and hasattr(os, "fork") and hasattr(os, "pidfd_open")):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
 
 
 class ZygoteError(RuntimeError):
