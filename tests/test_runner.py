@@ -52,6 +52,19 @@ def test_series_kernels_were_forked(series):
     assert "not forked" not in out and "the usual way" not in out
 
 
+def test_the_tutorials_dataloader_path_runs_too(tmp_path):
+    # in_memory False: torchvision's dataset and DataLoader workers, forked from a
+    # kernel that is itself a fork
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                "-p", "in_memory", "False", "-p", "train_subset", "400", "-p", "log_every",
+                "25", "-p", "eval_every", "50", "-p", "eval_images", "300",
+                "-p", "n_features", "100", "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = board.event_summary(tmp_path / "runs" / "fashion_mnist_experiment_1")
+    assert summary["scalars"]["training loss"] == 400 // 4 // 25
+    assert summary["scalars"]["test accuracy"] == 400 // 4 // 50
+
+
 def _texts(notebook):
     """The text outputs nbval compares."""
     nb = nbformat.read(notebook, as_version=4)
