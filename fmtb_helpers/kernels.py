@@ -322,18 +322,23 @@ def _provisioner_class():
     return ForkingProvisioner
 
 
-def kernel_manager_class(zygote: Zygote, base=None):
+def kernel_manager_class(zygote: Zygote | None, base=None):
     """A jupyter_client kernel manager (``base``, by default ``AsyncKernelManager``)
-    whose kernels ``zygote`` forks: pass it to papermill as ``kernel_manager_class``."""
+    whose kernels ``zygote`` forks (None: spawned as usual): pass it to papermill as
+    ``kernel_manager_class``. Either way the kernel's sockets are encrypted where
+    the kernel says it can be (CurveZMQ), so ipykernel has no plain-TCP warning to print."""
     import uuid
 
+    import zmq
     from jupyter_client.manager import AsyncKernelManager
 
     provisioner = type("ForkingProvisioner", (_provisioner_class(),), {"zygote": zygote})
+    encryption = "auto" if zmq.has("curve") else "disabled"
 
     class ForkingKernelManager(base or AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
-            if self.provisioner is None:
+            kw.setdefault("transport_encryption", encryption)
+            if self.provisioner is None and zygote is not None:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
                 self.provisioner = provisioner(kernel_id=self.kernel_id,
                                                kernel_spec=self.kernel_spec, parent=self)

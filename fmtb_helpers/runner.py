@@ -340,16 +340,15 @@ def _execute(plan: Plan, serve: bool, progress: bool, jobs: int, log, zygote) ->
     server = None
     try:
         server, _ = start_shared_server(plan)
-        manager = None
         if zygote is not None:
             try:
                 # Kernels start once it has imported (papermill's clock starts
                 # at the launch, so each notebook's duration is its own).
                 zygote.wait_ready()
-                manager = _kernels.kernel_manager_class(zygote)
             except _kernels.ZygoteError as exc:
                 log(f"warning: {exc}; starting each kernel the usual way")
-        _schedule(plan, max(1, jobs), progress, log, manager)
+                zygote = None
+        _schedule(plan, max(1, jobs), progress, log, _kernels.kernel_manager_class(zygote))
     finally:
         strays = [s for s in board.running_servers()
                   if s.pid not in before and (not serve or server is None or s.pid != server.pid)]
