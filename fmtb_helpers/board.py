@@ -29,6 +29,8 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
+from . import processes
+
 # TensorBoard keeps 10 images per tag unless told otherwise: the training
 # notebook logs 15 prediction figures, so ask for up to 100.
 SERVER_FLAGS = ("--samples_per_plugin", "images=100")
@@ -291,14 +293,8 @@ class TensorBoardServer:
         raise TimeoutError(f"tensorboard did not start within {self.timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc:
+            processes.terminate(self.proc)
             _forget(self.proc.pid)
 
     def get(self, path: str, timeout: float = 30.0) -> bytes:

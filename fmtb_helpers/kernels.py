@@ -31,6 +31,8 @@ import time
 import warnings
 from pathlib import Path
 
+from . import processes
+
 # What the notebooks import, heaviest first; torch._dynamo is what torch.optim
 # and torchvision import on first use (~1.5 s on its own).
 PRELOAD = (
@@ -226,13 +228,7 @@ class Zygote:
         return int(answer["pid"])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        processes.terminate(self.process)
         with contextlib.suppress(OSError):
             self.socket_path.unlink()
         with contextlib.suppress(OSError):
