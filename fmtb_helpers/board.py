@@ -84,12 +84,18 @@ def keep_projector_entries(writer, replace: str | None = None) -> int:
     ``SummaryWriter`` rewrites ``projector_config.pbtxt`` from the embeddings it
     wrote itself, so a second writer on the same run erases the first one's.
     ``replace``: a tag about to be written again (a notebook run twice), whose
-    earlier entry is dropped rather than listed twice. Returns how many earlier
-    embeddings are kept.
+    earlier entry is dropped rather than listed twice, and its files removed
+    (torch would print "Embedding dir exists" and write over them). Returns how
+    many earlier embeddings are kept.
     """
     config = load_projector_config(writer.get_logdir())
     if replace is not None:
-        kept = [e for e in config.embeddings if not e.tensor_name.startswith(f"{replace}:")]
+        gone = [e for e in config.embeddings if e.tensor_name.startswith(f"{replace}:")]
+        for entry in gone:
+            folder = Path(writer.get_logdir()) / Path(entry.tensor_path).parent
+            if folder != Path(writer.get_logdir()):
+                shutil.rmtree(folder, ignore_errors=True)
+        kept = [e for e in config.embeddings if e not in gone]
         del config.embeddings[:]
         config.embeddings.extend(kept)
     writer._projector_config = config  # the attribute add_embedding appends to

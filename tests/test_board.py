@@ -115,10 +115,27 @@ def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):
     assert len(board.event_files(tmp_path)) == 1
 
 
-def test_writing_a_tag_again_replaces_its_entry(tmp_path):
+def test_writing_a_tag_again_replaces_its_entry(tmp_path, capsys):
     for _ in range(2):
         w = SummaryWriter(tmp_path)
         board.keep_projector_entries(w, replace="features")
         w.add_embedding(torch.rand(5, 3), tag="features", global_step=1)
         w.close()
     assert [e["tensor_name"] for e in board.projector_summary(tmp_path)] == ["features:00001"]
+    # its old files went first, so torch had nothing to warn about
+    assert "Embedding dir exists" not in capsys.readouterr().out
+
+
+def test_replacing_the_default_tag_keeps_the_others(tmp_path, capsys):
+    w = SummaryWriter(tmp_path)
+    w.add_embedding(torch.rand(5, 3), tag="features")
+    w.close()
+    for _ in range(2):  # notebook 04, run twice: add_embedding's tag is "default"
+        w = SummaryWriter(tmp_path)
+        board.keep_projector_entries(w, replace="default")
+        w.add_embedding(torch.rand(5, 4))
+        w.close()
+    names = [e["tensor_name"] for e in board.projector_summary(tmp_path)]
+    assert names == ["features:00000", "default:00000"]
+    assert (tmp_path / "00000" / "features" / "tensors.tsv").is_file()
+    assert "Embedding dir exists" not in capsys.readouterr().out
