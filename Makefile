@@ -41,7 +41,11 @@ screenshots: setup
 	rm -rf build/screenshots-run
 	$(BIN)/fmtb run --runs-dir build/screenshots-run --run-name fashion_mnist_experiment_1 \
 	    --out build/executed/screenshots-run -q
-	$(BIN)/python -m fmtb_helpers.screenshots build/screenshots-run docs/img
+	rm -rf build/screenshots-sweep
+	$(BIN)/fmtb sweep --runs-dir build/screenshots-sweep --grid lr=0.001,0.003,0.01 \
+	    -p train_subset 12000 --out build/executed/screenshots-sweep -q
+	$(BIN)/python -m fmtb_helpers.screenshots build/screenshots-run docs/img \
+	    build/screenshots-sweep/sweep_1
 
 # The seed script, the training floor and `fmtb run` side by side (about 3 minutes).
 bench: setup

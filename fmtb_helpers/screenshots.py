@@ -4,7 +4,10 @@ Playwright drives Debian's ``/usr/bin/chromium`` (a browser download is not
 possible everywhere this runs). ``make screenshots`` runs a short series and
 regenerates ``docs/img/*.png``, the pictures the README and the notebooks show.
 
-    python -m fmtb_helpers.screenshots RUNS_DIR OUT_DIR
+    python -m fmtb_helpers.screenshots RUNS_DIR OUT_DIR [SWEEP_DIR]
+
+With ``SWEEP_DIR`` (an ``fmtb sweep`` folder), the HParams picture is taken
+there, where several sessions sit side by side.
 """
 from __future__ import annotations
 
@@ -32,7 +35,12 @@ DASHBOARDS = {
     "tb_scalars.png": ("scalars", "training loss"),
     "tb_histograms.png": ("histograms", "gradients"),
     "tb_pr_curves.png": ("pr_curves", "Ankle Boot"),
+    "tb_hparams.png": ("hparams", "hparam/test accuracy"),
 }
+
+
+VIEWPORT = {"width": 1280, "height": 860}
+HPARAMS_VIEWPORT = {"width": 1760, "height": 480}
 
 
 def launch(playwright, webgl: bool = True):
@@ -61,36 +69,38 @@ def _wait_for_frame_canvas(page, timeout_ms: int) -> None:
     raise TimeoutError("the Projector drew no canvas")
 
 
-def _tensor_menu(page):
-    """The Projector's tensor menu (labelled "N tensors found"), or None."""
+def _menu(page, word: str):
+    """The Projector's dropdown whose label holds ``word`` ("tensors found",
+    "Color by"), and its frame; (None, None) if there is none yet."""
     for frame in page.frames:
         menus = frame.locator("paper-dropdown-menu")
         for i in range(menus.count()):
-            if "tensor" in (menus.nth(i).evaluate("e => e.label") or ""):
+            if word in (menus.nth(i).evaluate("e => e.label") or ""):
                 return frame, menus.nth(i)
     return None, None
 
 
-def _choose_tensor(page, name: str, timeout_ms: int = 20000) -> bool:
-    """Pick the embedding ``name`` in the Projector's tensor menu; False if it can't."""
+def _choose(page, word: str, item: str, timeout_ms: int = 20000) -> bool:
+    """Pick ``item`` in the Projector's menu labelled with ``word``; False if it can't."""
     import warnings
 
-    for _ in range(timeout_ms // 500):  # the menu is filled once the run's config loads
-        frame, menu = _tensor_menu(page)
+    for _ in range(timeout_ms // 500):  # menus fill once the run's config loads
+        frame, menu = _menu(page, word)
         if menu is not None and menu.evaluate("e => e.value"):
             break
         page.wait_for_timeout(500)
     else:
-        warnings.warn("the Projector's tensor menu did not appear")
+        warnings.warn(f"the Projector's {word!r} menu did not appear")
         return False
     for _ in range(3):
-        if menu.evaluate("e => e.value") == name:
+        if menu.evaluate("e => e.value") == item:
             return True
         menu.click(timeout=timeout_ms)
         page.wait_for_timeout(500)
-        frame.locator("paper-item", has_text=name).first.click(timeout=timeout_ms)
+        frame.locator("paper-item", has_text=item).filter(visible=True).first.click(
+            timeout=timeout_ms)
         page.wait_for_timeout(1500)
-    warnings.warn(f"the Projector did not switch to {name!r}")
+    warnings.warn(f"the Projector's {word!r} menu did not switch to {item!r}")
     return False
 
 
@@ -112,9 +122,10 @@ def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) 
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page = browser.new_page(viewport=VIEWPORT)
             for name in names or DASHBOARDS:
                 dashboard, text = DASHBOARDS[name]
+                page.goto("about:blank")  # a fresh app: nothing kept from the last shot
                 page.goto(f"{url}/#{dashboard}", wait_until="domcontentloaded")
                 if dashboard == "graphs":  # open the model's node, as the tutorial says
                     node = page.locator("text.nodelabel", has_text=text).first
@@ -124,15 +135,19 @@ def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) 
                 elif dashboard == "projector":  # a WebGL canvas, then the points settle
                     _wait_for_frame_canvas(page, timeout_ms)
                     for _ in range(2):  # a late load can reset the menu: check again
-                        _choose_tensor(page, text)
+                        _choose(page, "tensor", text)
                         page.wait_for_timeout(4000)
+                    _choose(page, "Color by", "label")  # the tutorial's tip
                 else:
                     _visible(page, text).wait_for(timeout=timeout_ms)
                 if name == "tb_images_predictions.png":
                     _show(page, text)
+                if dashboard == "hparams":  # wide enough for the metrics' columns
+                    page.set_viewport_size(HPARAMS_VIEWPORT)
                 page.mouse.move(1, 1)  # no tooltip from where the pointer last was
                 page.wait_for_timeout(2500)  # let charts and images finish drawing
                 page.screenshot(path=str(out_dir / name))
+                page.set_viewport_size(VIEWPORT)
                 taken[name] = out_dir / name
         finally:
             browser.close()
@@ -160,10 +175,17 @@ def capture_empty(out_dir: str | Path) -> Path:
 
 def main(argv: list[str]) -> int:
     runs_dir, out_dir = argv[0], argv[1]
+    sweep_dir = argv[2] if len(argv) > 2 else None
     capture_empty(out_dir)
+    hparams = ["tb_hparams.png"] if sweep_dir else []
+    taken = {}
     with TensorBoardServer(runs_dir) as tb:
-        for name, path in capture(tb.url, out_dir).items():
-            print(f"{path} ({path.stat().st_size // 1024} KB)")
+        taken.update(capture(tb.url, out_dir, [n for n in DASHBOARDS if n not in hparams]))
+    if sweep_dir:
+        with TensorBoardServer(sweep_dir) as tb:
+            taken.update(capture(tb.url, out_dir, hparams))
+    for path in taken.values():
+        print(f"{path} ({path.stat().st_size // 1024} KB)")
     return 0
 
 
