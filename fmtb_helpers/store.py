@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -44,8 +45,26 @@ def execute_in_place(path: str | Path, timeout: int = 1800) -> float:
     return time.perf_counter() - started
 
 
+def open_run(notebook: str | Path) -> Path:
+    """Open the run ``notebook`` (01) logs to, as ``fmtb run`` does: an earlier run
+    of that name is moved aside here, so the stored output is a first run's."""
+    from . import board, params
+
+    notebook = Path(notebook)
+    declared = params.declared(notebook)
+    runs_dir = (notebook.parent / declared["runs_dir"]).resolve()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = board.start_run(runs_dir, declared["run_name"])
+    for warning in caught:
+        print(warning.message)
+    return path
+
+
 def main(argv: list[str]) -> int:
     for name in argv:
+        if Path(name).name.startswith("01_"):
+            open_run(name)
         print(f"executing {name} ...", end=" ", flush=True)
         print(f"{execute_in_place(name):.0f} s", flush=True)
     return 0

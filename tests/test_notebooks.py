@@ -68,6 +68,9 @@ def test_stored_as_one_clean_run(path):
     for cell in code_cells(nb):
         assert "papermill" not in cell.metadata and "execution" not in cell.metadata
         assert not [o for o in cell.outputs if o.output_type == "error"]
+        # a first run, as a learner's would be: no path of the machine it was stored on
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "moved aside" not in text and "/tmp/" not in text
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
