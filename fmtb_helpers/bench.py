@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import paths
+from . import paths, runner
 
 TARGETS = {"series / seed": 0.5, "notebook 05 / floor": 1.5}
 
@@ -81,19 +81,6 @@ def _field(pattern: str, text: str) -> float:
     return float(match.group(1))
 
 
-def _executed(out_dir: Path, prefix: str):
-    import nbformat
-
-    return nbformat.read(next(out_dir.glob(f"{prefix}_*.ipynb")), as_version=4)
-
-
-def series_accuracy(out_dir: Path) -> float:
-    nb = _executed(out_dir, "06")
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []))
-    return _field(r"test accuracy: ([\d.]+)%", text) / 100
-
-
 def run(seed_script: Path, floor_script: Path, workdir: Path, data_root: Path,
         log=print) -> dict:
     python = sys.executable
@@ -115,8 +102,8 @@ def run(seed_script: Path, floor_script: Path, workdir: Path, data_root: Path,
     series = measure([str(Path(python).with_name("fmtb")), "run", "--runs-dir",
                       str(workdir / "runs"), "--out", str(out), "-q"])
     results["fmtb"] = {"wall_s": series["wall_s"], "peak_mb": series["peak_mb"],
-                       "notebook_05_s": _executed(out, "05").metadata.papermill.duration,
-                       "accuracy": series_accuracy(out)}
+                       "notebook_05_s": runner.executed(out, "05").metadata.papermill.duration,
+                       "accuracy": runner.reported_accuracy(out)}
     s, f, m = results["seed"], results["floor"], results["fmtb"]
     results["ratios"] = {
         "series / seed": m["wall_s"] / s["wall_s"],

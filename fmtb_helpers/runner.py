@@ -361,3 +361,26 @@ def _execute(plan: Plan, serve: bool, progress: bool, jobs: int, log, zygote) ->
         log("View it with: " + shlex.join(
             [str(board.tensorboard_binary()), *tensorboard_arguments(plan.runs_dir)]))
     return plan.run_dir
+
+
+# --- reading executed notebooks back ------------------------------------------
+
+def executed(out_dir: Path, number: str):
+    """The executed copy of notebook ``number`` ("05") in ``out_dir``."""
+    import nbformat
+
+    found = sorted(Path(out_dir).glob(f"{number}_*.ipynb"))
+    if not found:
+        raise FileNotFoundError(f"no executed notebook {number} in {out_dir}")
+    return nbformat.read(found[0], as_version=4)
+
+
+def reported_accuracy(out_dir: Path) -> float:
+    """The test accuracy the executed notebook 06 printed (a fraction)."""
+    nb = executed(out_dir, ASSESSMENT)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    match = re.search(r"test accuracy: ([\d.]+)%", text)
+    if not match:
+        raise ValueError(f"notebook {ASSESSMENT} in {out_dir} printed no test accuracy")
+    return float(match.group(1)) / 100

@@ -90,8 +90,6 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
 def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
              zygote) -> list[tuple[str, str]]:
     """Each combination in turn, past failures; the failed ones and why."""
-    from .bench import series_accuracy
-
     failures = []
     for i, combo in enumerate(combos, 1):
         name = run_name(combo)
@@ -102,7 +100,7 @@ def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
                                out=str(out_dir / name), pairs=pairs + list(combo.items()))
             runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None,
                            kernels="fork" if zygote else "spawn", zygote=zygote)
-            accuracy = series_accuracy(plan.out_dir)
+            accuracy = runner.reported_accuracy(plan.out_dir)
             log(f"done in {time.perf_counter() - started:.0f} s, test accuracy {accuracy:.1%}",
                 flush=True)
         except (runner.UsageError, runner.NotebookFailed) as exc:

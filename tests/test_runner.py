@@ -7,7 +7,8 @@ import pytest
 
 from fmtb_helpers import board, data
 
-from conftest import CLASSES, EVAL_POINTS, LOG_POINTS, N_FEATURES, assert_refused, fmtb
+from conftest import (CLASSES, EVAL_POINTS, LOG_POINTS, N_FEATURES, SERIES_RUN, assert_refused,
+                      fmtb)
 
 
 def test_series_writes_every_section(series):
@@ -189,3 +190,17 @@ def test_the_command_does_not_import_torch():
     code = "import sys, fmtb_helpers.cli, papermill; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_reported_accuracy_is_the_saved_models(series, real_data_root):
+    from fmtb_helpers import evaluation, model, runner
+
+    base, _ = series
+    net, _ = model.load_checkpoint(base / "runs" / SERIES_RUN / "net.pt", "cpu")
+    _, testset = data.load_datasets(real_data_root, in_memory=True)
+    probs, labels = evaluation.predict(net, data.batches(testset))
+    # 06 prints it to one decimal place of a percent
+    assert runner.reported_accuracy(base / "out") == pytest.approx(
+        evaluation.accuracy(probs, labels), abs=0.0005)
+    with pytest.raises(FileNotFoundError, match="no executed notebook 06"):
+        runner.reported_accuracy(base / "runs")
