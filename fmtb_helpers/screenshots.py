@@ -11,6 +11,7 @@ there, where several sessions sit side by side.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -41,6 +42,20 @@ DASHBOARDS = {
 
 VIEWPORT = {"width": 1280, "height": 860}
 HPARAMS_VIEWPORT = {"width": 1760, "height": 480}
+EMPTY_VIEWPORT = {"width": 1280, "height": 600}
+
+
+@contextlib.contextmanager
+def browser_page(viewport=None):
+    """A page of a headless chromium, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield browser.new_page(viewport=viewport or VIEWPORT)
+        finally:
+            browser.close()
 
 
 def launch(playwright, webgl: bool = True):
@@ -114,62 +129,48 @@ def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) 
 
     Returns ``{file name: path}``; raises when a dashboard never shows its text.
     """
-    from playwright.sync_api import sync_playwright
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     taken = {}
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            for name in names or DASHBOARDS:
-                dashboard, text = DASHBOARDS[name]
-                page.goto("about:blank")  # a fresh app: nothing kept from the last shot
-                page.goto(f"{url}/#{dashboard}", wait_until="domcontentloaded")
-                if dashboard == "graphs":  # open the model's node, as the tutorial says
-                    node = page.locator("text.nodelabel", has_text=text).first
-                    node.wait_for(timeout=timeout_ms)
-                    page.wait_for_timeout(3000)  # the layout animates in first
-                    node.dblclick(force=True)
-                elif dashboard == "projector":  # a WebGL canvas, then the points settle
-                    _wait_for_frame_canvas(page, timeout_ms)
-                    for _ in range(2):  # a late load can reset the menu: check again
-                        _choose(page, "tensor", text)
-                        page.wait_for_timeout(4000)
-                    _choose(page, "Color by", "label")  # the tutorial's tip
-                else:
-                    _visible(page, text).wait_for(timeout=timeout_ms)
-                if name == "tb_images_predictions.png":
-                    _show(page, text)
-                if dashboard == "hparams":  # wide enough for the metrics' columns
-                    page.set_viewport_size(HPARAMS_VIEWPORT)
-                page.mouse.move(1, 1)  # no tooltip from where the pointer last was
-                page.wait_for_timeout(2500)  # let charts and images finish drawing
-                page.screenshot(path=str(out_dir / name))
-                page.set_viewport_size(VIEWPORT)
-                taken[name] = out_dir / name
-        finally:
-            browser.close()
+    with browser_page() as page:
+        for name in names or DASHBOARDS:
+            dashboard, text = DASHBOARDS[name]
+            page.goto("about:blank")  # a fresh app: nothing kept from the last shot
+            page.goto(f"{url}/#{dashboard}", wait_until="domcontentloaded")
+            if dashboard == "graphs":  # open the model's node, as the tutorial says
+                node = page.locator("text.nodelabel", has_text=text).first
+                node.wait_for(timeout=timeout_ms)
+                page.wait_for_timeout(3000)  # the layout animates in first
+                node.dblclick(force=True)
+            elif dashboard == "projector":  # a WebGL canvas, then the points settle
+                _wait_for_frame_canvas(page, timeout_ms)
+                for _ in range(2):  # a late load can reset the menu: check again
+                    _choose(page, "tensor", text)
+                    page.wait_for_timeout(4000)
+                _choose(page, "Color by", "label")  # the tutorial's tip
+            else:
+                _visible(page, text).wait_for(timeout=timeout_ms)
+            if name == "tb_images_predictions.png":
+                _show(page, text)
+            if dashboard == "hparams":  # wide enough for the metrics' columns
+                page.set_viewport_size(HPARAMS_VIEWPORT)
+            page.mouse.move(1, 1)  # no tooltip from where the pointer last was
+            page.wait_for_timeout(2500)  # let charts and images finish drawing
+            page.screenshot(path=str(out_dir / name))
+            page.set_viewport_size(VIEWPORT)
+            taken[name] = out_dir / name
     return taken
 
 
 def capture_empty(out_dir: str | Path) -> Path:
     """TensorBoard on an empty run, as notebook 01 leaves it."""
-    from playwright.sync_api import sync_playwright
-
     with tempfile.TemporaryDirectory() as logdir:
         (Path(logdir) / "fashion_mnist_experiment_1").mkdir()
-        with TensorBoardServer(logdir) as tb, sync_playwright() as p:
-            browser = launch(p)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 600})
-                page.goto(tb.url + "/", wait_until="networkidle")
-                page.get_by_text("No dashboards are active").first.wait_for(timeout=60000)
-                path = Path(out_dir) / "tb_01_empty.png"
-                page.screenshot(path=str(path))
-            finally:
-                browser.close()
+        with TensorBoardServer(logdir) as tb, browser_page(EMPTY_VIEWPORT) as page:
+            page.goto(tb.url + "/", wait_until="networkidle")
+            page.get_by_text("No dashboards are active").first.wait_for(timeout=60000)
+            path = Path(out_dir) / "tb_01_empty.png"
+            page.screenshot(path=str(path))
     return path
 
 

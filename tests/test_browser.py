@@ -113,3 +113,15 @@ def test_notebook_01_in_jupyterlab_shows_tensorboard(lab):
     assert set(taken) == set(screenshots.DASHBOARDS)
     for path in SHOTS.glob("*.png"):
         assert path.stat().st_size > 20_000, path
+
+
+def test_tensorboard_before_any_data(tmp_path):
+    from PIL import Image
+
+    before = {s.pid for s in board.running_servers()}
+    path = screenshots.capture_empty(tmp_path)
+    with Image.open(path) as picture:
+        assert picture.size == (1280, 600)
+        # the orange header bar and a white page: more than one colour
+        assert len(picture.convert("RGB").getcolors(maxcolors=1 << 16) or []) > 10
+    assert {s.pid for s in board.running_servers()} == before  # its server is gone
