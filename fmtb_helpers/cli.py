@@ -24,7 +24,7 @@ def cmd_run(args) -> int:
                            run_name=args.run_name, out=args.out, pairs=args.param or [],
                            replace=args.replace)
         runner.execute(plan, serve=args.serve, progress=not args.quiet, jobs=args.jobs,
-                       kernels=args.kernels, zygote=zygote)
+                       zygote=zygote)
     return 0
 
 

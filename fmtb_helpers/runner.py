@@ -212,8 +212,7 @@ def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
             for nb in notebooks}
 
 
-def _run_one(plan: Plan, notebook: Path, progress, nice: int = 0,
-             manager_class=None) -> float:
+def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> float:
     import papermill as pm
 
     if nice and hasattr(os, "setpriority"):
@@ -227,13 +226,13 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int = 0,
             str(notebook), str(copy), parameters=notebook_parameters(plan, notebook),
             kernel_name="python3", cwd=str(paths.notebooks_dir()),
             progress_bar=progress, log_output=False, request_save_on_cell_execute=True,
-            **({"kernel_manager_class": manager_class} if manager_class else {}))
+            kernel_manager_class=manager_class)
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(_describe_failure(exc, notebook, copy)) from None
     return time.perf_counter() - started
 
 
-def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class=None) -> None:
+def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None:
     """Run the notebooks, ``jobs`` at a time, each once its dependencies are done.
 
     The critical path (training, then assessment) goes first; with ``jobs`` > 1
@@ -316,20 +315,13 @@ def warm_kernels(kernels: str = "fork"):
 
 
 def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 2,
-            log=print, kernels: str = "fork", zygote=None) -> Path:
+            log=print, zygote=None) -> Path:
     """Open the run, then run the plan's notebooks (``jobs`` at a time, as their
     dependencies allow); returns the run folder.
 
-    Kernels are forked from ``zygote`` (see :func:`warm_kernels`); without one,
-    ``kernels`` says whether to start one for this series.
+    Kernels are forked from ``zygote`` (see :func:`warm_kernels`), or spawned
+    without one.
     """
-    if zygote is None:
-        with warm_kernels(kernels) as zygote:
-            return _execute(plan, serve, progress, jobs, log, zygote)
-    return _execute(plan, serve, progress, jobs, log, zygote)
-
-
-def _execute(plan: Plan, serve: bool, progress: bool, jobs: int, log, zygote) -> Path:
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     _one_thread_each()
     if plan.fresh:  # moves an earlier run of this name aside (only with --replace)

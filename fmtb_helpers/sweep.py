@@ -99,7 +99,7 @@ def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
             plan = runner.plan(NOTEBOOKS, runs_dir=str(sweep_dir), run_name=name,
                                out=str(out_dir / name), pairs=pairs + list(combo.items()))
             runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None,
-                           kernels="fork" if zygote else "spawn", zygote=zygote)
+                           zygote=zygote)
             accuracy = runner.reported_accuracy(plan.out_dir)
             log(f"done in {time.perf_counter() - started:.0f} s, test accuracy {accuracy:.1%}",
                 flush=True)
