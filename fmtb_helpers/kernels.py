@@ -19,6 +19,7 @@ ordinary launch (with a warning) when the zygote cannot serve.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -70,7 +71,7 @@ def _reap() -> None:
             pass
 
 
-def serve(socket_path: str, preload=PRELOAD, parent: int | None = None) -> None:
+def serve(socket_path: str, preload=PRELOAD) -> None:
     """The zygote's main loop: import ``preload``, then fork a kernel per request.
 
     A request is one JSON line ``{"argv", "env", "cwd", "nice"}`` on the Unix
@@ -91,7 +92,7 @@ def serve(socket_path: str, preload=PRELOAD, parent: int | None = None) -> None:
     server.listen(8)
     os.rename(socket_path + ".tmp", socket_path)  # appears when it accepts
     server.settimeout(0.5)
-    parent = parent or os.getppid()
+    parent = os.getppid()
     while os.getppid() == parent:
         _reap()
         try:
@@ -286,17 +287,19 @@ class ForkedKernel:
             self._fd = None
 
 
+@functools.cache
 def _provisioner_class():
     from jupyter_client.provisioning import LocalProvisioner
 
     class ForkingProvisioner(LocalProvisioner):
-        """Launch the kernel by asking :attr:`zygote` to fork; else as usual."""
+        """Launch the kernel by asking :attr:`zygote` (set after construction) to
+        fork; a command that is not this Python's kernel is launched as usual."""
 
-        zygote: Zygote | None = None
+        zygote: Zygote
 
         async def launch_kernel(self, cmd, **kwargs):
             zygote = self.zygote
-            if zygote is None or not cmd or cmd[0] != zygote.python:
+            if not cmd or cmd[0] != zygote.python:
                 return await super().launch_kernel(cmd, **kwargs)
             env = dict(kwargs.get("env") or os.environ)
             cwd = str(kwargs.get("cwd") or os.getcwd())
@@ -328,19 +331,19 @@ def kernel_manager_class(zygote: Zygote | None, base=None):
     import zmq
     from jupyter_client.manager import AsyncKernelManager
 
-    provisioner = type("ForkingProvisioner", (_provisioner_class(),), {"zygote": zygote})
     encryption = "auto" if zmq.has("curve") else "disabled"
 
-    class ForkingKernelManager(base or AsyncKernelManager):
+    class SeriesKernelManager(base or AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
             kw.setdefault("transport_encryption", encryption)
             if self.provisioner is None and zygote is not None:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-                self.provisioner = provisioner(kernel_id=self.kernel_id,
-                                               kernel_spec=self.kernel_spec, parent=self)
+                self.provisioner = _provisioner_class()(
+                    kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+                self.provisioner.zygote = zygote
             return await super()._async_pre_start_kernel(**kw)
 
-    return ForkingKernelManager
+    return SeriesKernelManager
 
 
 if __name__ == "__main__":  # python -m fmtb_helpers.kernels SOCKET [MODULE ...]
