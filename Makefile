@@ -34,7 +34,7 @@ unit: setup
 
 # Re-execute the notebooks in place: one clean top-to-bottom run each.
 notebooks: setup
-	$(BIN)/python -m fmtb_helpers.store notebooks/0*.ipynb
+	$(BIN)/python -m fmtb.maintainer.store notebooks/0*.ipynb
 
 # Regenerate docs/img/*.png (README and notebooks) from a real full-default run.
 screenshots: setup
@@ -44,7 +44,7 @@ screenshots: setup
 	rm -rf build/screenshots-sweep
 	$(BIN)/fmtb sweep --runs-dir build/screenshots-sweep --grid lr=0.001,0.003,0.01 \
 	    -p train_subset 12000 --out build/executed/screenshots-sweep -q
-	$(BIN)/python -m fmtb_helpers.screenshots build/screenshots-run docs/img \
+	$(BIN)/python -m fmtb.maintainer.screenshots build/screenshots-run docs/img \
 	    build/screenshots-sweep/sweep_1
 
 # The seed script, the training floor and `fmtb run` side by side (about 3 minutes).

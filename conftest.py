@@ -24,9 +24,9 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if "dir" not in _saved:
         return
-    from fmtb_helpers import board
+    from fmtb import servers
 
-    board.stop_servers()
+    servers.stop_servers()
     if _saved["TMPDIR"] is None:
         os.environ.pop("TMPDIR", None)
     else:

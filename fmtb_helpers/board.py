@@ -29,8 +29,6 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-from . import processes
-
 # TensorBoard keeps 10 images per tag unless told otherwise: the training
 # notebook logs 15 prediction figures, so ask for up to 100.
 SERVER_FLAGS = ("--samples_per_plugin", "images=100")
@@ -213,10 +211,10 @@ def running_servers():
     dead ones)."""
     from tensorboard import manager
 
-    return [info for info in manager.get_all() if _alive(info.pid)]
+    return [info for info in manager.get_all() if server_alive(info.pid)]
 
 
-def _alive(pid: int) -> bool:
+def server_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -226,114 +224,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _terminate(pid: int, timeout: float = 10.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        if not _alive(pid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _forget(pid: int) -> None:
+def forget_server(pid: int) -> None:
     """Remove a stopped server's info file, so ``%tensorboard`` won't try to reuse it."""
     from tensorboard import manager
 
     with contextlib.suppress(OSError):
         os.unlink(os.path.join(manager._get_info_dir(), f"pid-{pid}.info"))
-
-
-def stop_servers(servers=None) -> list[int]:
-    """Stop the given servers (default: every running one); returns their pids."""
-    servers = running_servers() if servers is None else servers
-    for info in servers:
-        _terminate(info.pid)
-        _forget(info.pid)
-    return [info.pid for info in servers]
-
-
-class TensorBoardServer:
-    """A real ``tensorboard`` on loopback, on a free port, stopped on exit.
-
-    >>> with TensorBoardServer("runs") as tb:   # doctest: +SKIP
-    ...     print(tb.url)
-    """
-
-    def __init__(self, logdir: str | Path, *extra: str, host: str = "127.0.0.1",
-                 timeout: float = 90.0):
-        self.logdir = Path(logdir)
-        self.args = ["--logdir", str(self.logdir), "--host", host, "--port", "0",
-                     *SERVER_FLAGS, *extra]
-        self.host, self.timeout = host, timeout
-        self.proc: subprocess.Popen | None = None
-        self.port: int | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "TensorBoardServer":
-        from tensorboard import manager
-
-        self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([str(tensorboard_binary()), *self.args],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._log.seek(0)
-                raise RuntimeError("tensorboard exited early:\n"
-                                   + self._log.read().decode(errors="replace")[-2000:])
-            info = next((i for i in manager.get_all() if i.pid == self.proc.pid), None)
-            if info:
-                self.port = info.port
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"tensorboard did not start within {self.timeout:.0f} s")
-
-    def stop(self) -> None:
-        if self.proc:
-            processes.terminate(self.proc)
-            _forget(self.proc.pid)
-
-    def get(self, path: str, timeout: float = 30.0) -> bytes:
-        import urllib.request
-
-        with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
-            return resp.read()
-
-    def get_json(self, path: str, timeout: float = 30.0):
-        import json
-
-        return json.loads(self.get(path, timeout))
-
-    def post_json(self, path: str, body: dict, timeout: float = 30.0):
-        """POST ``body`` as JSON (TensorBoard asks for its XSRF header) and parse the answer."""
-        import json
-        import urllib.request
-
-        request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"})
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return json.loads(resp.read())
-
-    def hparams_sessions(self) -> dict[str, dict]:
-        """The HParams dashboard's session groups, by run name."""
-        body = {"experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS"],
-                "colParams": [], "startIndex": 0, "sliceSize": 1000}
-        groups = self.post_json("/data/plugin/hparams/session_groups", body)["sessionGroups"]
-        return {group["name"]: group for group in groups}
-
-    def __enter__(self) -> "TensorBoardServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

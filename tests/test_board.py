@@ -7,6 +7,8 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from fmtb_helpers import board
+
+from fmtb import servers
 from fmtb_helpers.model import Net
 
 
@@ -95,7 +97,7 @@ def test_real_server_serves_the_run_and_stops(tmp_path):
     w = SummaryWriter(tmp_path / "exp")
     w.add_scalar("training loss", 0.5, 999)
     w.close()
-    with board.TensorBoardServer(tmp_path) as tb:
+    with servers.TensorBoardServer(tmp_path) as tb:
         pid = tb.proc.pid
         assert pid in [s.pid for s in board.running_servers()]
         runs = tb.get_json("/data/runs")

@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from fmtb_helpers import board, paths, screenshots
+from fmtb_helpers import board, paths
+
+from fmtb import servers
+from fmtb.maintainer import screenshots
 from conftest import SERIES_RUN
 
 pytestmark = [
@@ -74,7 +77,7 @@ def lab(series, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        board.stop_servers()
+        servers.stop_servers()
 
 
 def test_notebook_01_in_jupyterlab_shows_tensorboard(lab):

@@ -8,10 +8,10 @@ import time
 import pytest
 from jupyter_client import KernelManager
 
-from fmtb_helpers import kernels
+from fmtb import kernels
 
 pytestmark = pytest.mark.skipif(not kernels.supported(), reason="needs fork and pidfds")
-PRELOADED = "fmtb_helpers.params"  # light, and imported by nothing the kernel starts with
+PRELOADED = "fmtb.params"  # light, and imported by nothing the kernel starts with
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_kernels_end_with_the_zygote(tmp_path):
 
 
 def test_the_zygote_ends_with_its_parent(tmp_path):
-    code = ("import os, sys\nfrom fmtb_helpers import kernels\n"
+    code = ("import os, sys\nfrom fmtb import kernels\n"
             "z = kernels.Zygote.start(preload=())\nz.wait_ready()\n"
             "print(z.process.pid, flush=True)\nos._exit(0)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -7,7 +7,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from fmtb_helpers import params
+from fmtb import params
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[1-6]_*.ipynb"))

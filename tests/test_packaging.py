@@ -52,5 +52,5 @@ def test_console_script_is_installed():
 
 def test_every_module_the_makefile_runs_exists():
     modules = re.findall(r"python -m ([\w.]+)", (ROOT / "Makefile").read_text())
-    assert "fmtb_helpers.store" in modules
+    assert "fmtb.maintainer.store" in modules
     assert [m for m in modules if importlib.util.find_spec(m) is None] == []

@@ -1,7 +1,7 @@
 import pytest
 
-from fmtb_helpers import params
-from fmtb_helpers.params import ParameterError
+from fmtb import params
+from fmtb.params import ParameterError
 
 DECLARED = {"data_root": "../data", "batch_size": 4, "lr": 0.001, "in_memory": True,
             "train_subset": 0, "device": "auto", "run_name": "x"}

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from fmtb_helpers import processes
+from fmtb import processes
 
 
 def test_terminate_ends_a_child_that_ignores_sigterm():

@@ -137,7 +137,7 @@ def test_bad_input_is_refused_before_any_kernel(args, words, tmp_path):
 
 def _zygotes() -> list[str]:
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if "-m fmtb_helpers.kernels" in line]
+    return [line for line in ps.splitlines() if "-m fmtb.kernels" in line]
 
 
 def test_absent_device_is_refused(tmp_path):
@@ -171,7 +171,7 @@ def test_assessment_without_a_trained_model(tmp_path):
 
 
 def test_dependencies_keep_the_order_that_matters():
-    from fmtb_helpers import runner
+    from fmtb import runner
 
     nbs = runner.all_notebooks()
     deps = runner.dependencies(nbs)
@@ -187,13 +187,14 @@ def test_the_command_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, fmtb_helpers.cli, papermill; print('torch' in sys.modules)"
+    code = "import sys, fmtb.cli, papermill; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
 
 
 def test_reported_accuracy_is_the_saved_models(series, real_data_root):
-    from fmtb_helpers import evaluation, model, runner
+    from fmtb_helpers import evaluation, model
+    from fmtb import runner
 
     base, _ = series
     net, _ = model.load_checkpoint(base / "runs" / SERIES_RUN / "net.pt", "cpu")

@@ -1,7 +1,9 @@
 """fmtb sweep: grids checked like fmtb run, one run per combination, HParams filled."""
 import pytest
 
-from fmtb_helpers import board, runner, sweep
+from fmtb_helpers import board
+
+from fmtb import runner, servers, sweep
 from conftest import assert_refused, fmtb
 
 
@@ -47,7 +49,7 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
     assert failed and "notebook 05_track_training failed in cell" in failed[0]
     sweep_dir = tmp_path / "runs" / "sweep_1"
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.001", "lr_0.01", "lr_1e30"]
-    with board.TensorBoardServer(sweep_dir) as tb:
+    with servers.TensorBoardServer(sweep_dir) as tb:
         groups = tb.hparams_sessions()
     assert set(groups) == {"lr_0.001", "lr_0.01"}
     for name, lr in (("lr_0.001", 0.001), ("lr_0.01", 0.01)):

@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 
 from fmtb_helpers import board, data
+
+from fmtb import servers
 from conftest import (CLASSES, EVAL_EVERY, EVAL_IMAGES, EVAL_POINTS, LOG_EVERY, LOG_POINTS,
                       N_FEATURES, SERIES_RUN)
 
@@ -17,7 +19,7 @@ RUN = SERIES_RUN
 @pytest.fixture(scope="module")
 def tb(series):
     base, _ = series
-    with board.TensorBoardServer(base / "runs") as server:
+    with servers.TensorBoardServer(base / "runs") as server:
         yield server
 
 

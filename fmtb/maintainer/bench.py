@@ -23,7 +23,9 @@ import threading
 import time
 from pathlib import Path
 
-from . import paths, runner
+from fmtb_helpers import paths
+
+from .. import runner
 
 TARGETS = {"series / seed": 0.5, "notebook 05 / floor": 1.5}
 
@@ -130,7 +132,7 @@ def report(results: dict) -> str:
 
 
 def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
-    from .data import ensure_data
+    from fmtb_helpers.data import ensure_data
 
     seed_script = Path(seed_script or default_script("seed_baseline.py"))
     floor_script = Path(floor_script or default_script("bare_loop.py"))

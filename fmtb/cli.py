@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import data, paths, runner
+from fmtb_helpers import data, paths
+
+from . import runner
 
 
 def cmd_data(args) -> int:
@@ -36,7 +38,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from .maintainer import bench
 
     try:
         bench.main(args.seed_script, args.floor_script, args.data_root, args.out)

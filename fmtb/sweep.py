@@ -12,7 +12,9 @@ import re
 import time
 from pathlib import Path
 
-from . import params, paths, runner
+from fmtb_helpers import paths
+
+from . import params, runner
 
 NOTEBOOKS = "05,06"
 

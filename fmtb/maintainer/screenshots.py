@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .board import TensorBoardServer
+from ..servers import TensorBoardServer
 
 CHROMIUM = os.environ.get("FMTB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -20,9 +20,11 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import board, data, params, paths
+from fmtb_helpers import board, data, paths
+from fmtb_helpers.paths import CHECKPOINT_NAME
+
 from . import kernels as _kernels
-from .paths import CHECKPOINT_NAME
+from . import params, servers
 
 DEFAULT_RUN_NAME = "fashion_mnist_experiment_1"
 TRAINING, ASSESSMENT = "05", "06"
@@ -344,7 +346,7 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
     finally:
         strays = [s for s in board.running_servers()
                   if s.pid not in before and (not serve or server is None or s.pid != server.pid)]
-        board.stop_servers(strays)
+        servers.stop_servers(strays)
     log(f"Run written to {plan.run_dir}; executed notebooks in {plan.out_dir}")
     if serve and server is not None:
         log(f"TensorBoard is serving it at http://localhost:{server.port}/ "

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .kernels import kernel_manager_class
+from ..kernels import kernel_manager_class
 
 
 def clear(nb) -> None:
@@ -48,7 +48,9 @@ def execute_in_place(path: str | Path, timeout: int = 1800) -> float:
 def open_run(notebook: str | Path) -> Path:
     """Open the run ``notebook`` (01) logs to, as ``fmtb run`` does: an earlier run
     of that name is moved aside here, so the stored output is a first run's."""
-    from . import board, params
+    from fmtb_helpers import board
+
+    from .. import params
 
     notebook = Path(notebook)
     declared = params.declared(notebook)

@@ -84,7 +84,7 @@ def _bool(name: str, text: str) -> bool:
 
 
 def _device(name: str, text: str) -> str:
-    from .runtime import DeviceError, pick_device
+    from fmtb_helpers.runtime import DeviceError, pick_device
 
     try:
         pick_device(text)
