@@ -194,7 +194,7 @@ class Zygote:
         tmpdir = tempfile.mkdtemp(prefix="fmtb-zygote-")
         path = Path(tmpdir) / "zygote.sock"
         process = subprocess.Popen(
-            [sys.executable, "-m", "fmtb_helpers.kernels", str(path), *preload],
+            [sys.executable, "-m", "fmtb.kernels", str(path), *preload],
             cwd=cwd, stdin=subprocess.DEVNULL)
         return cls(process, path, tmpdir)
 
@@ -346,7 +346,7 @@ def kernel_manager_class(zygote: Zygote | None, base=None):
     return SeriesKernelManager
 
 
-if __name__ == "__main__":  # python -m fmtb_helpers.kernels SOCKET [MODULE ...]
+if __name__ == "__main__":  # python -m fmtb.kernels SOCKET [MODULE ...]
     # Nothing to clean up (the parent removes the socket): skip the interpreter's
     # teardown of torch, a second of work.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

@@ -300,7 +300,7 @@ def _one_thread_each() -> None:
 
 @contextlib.contextmanager
 def warm_kernels(kernels: str = "fork"):
-    """The process the series' kernels are forked from (see :mod:`fmtb_helpers.kernels`),
+    """The process the series' kernels are forked from (see :mod:`fmtb.kernels`),
     or None for ``"spawn"`` (a fresh Python per kernel, as in JupyterLab) and where
     fork is not supported. Start it first: it imports torch while the rest is prepared."""
     if kernels not in KERNELS:

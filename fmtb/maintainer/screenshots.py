@@ -4,7 +4,7 @@ Playwright drives Debian's ``/usr/bin/chromium`` (a browser download is not
 possible everywhere this runs). ``make screenshots`` runs a short series and
 regenerates ``docs/img/*.png``, the pictures the README and the notebooks show.
 
-    python -m fmtb_helpers.screenshots RUNS_DIR OUT_DIR [SWEEP_DIR]
+    python -m fmtb.maintainer.screenshots RUNS_DIR OUT_DIR [SWEEP_DIR]
 
 With ``SWEEP_DIR`` (an ``fmtb sweep`` folder), the HParams picture is taken
 there, where several sessions sit side by side.

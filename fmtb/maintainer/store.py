@@ -1,6 +1,6 @@
 """Re-execute notebooks in place, stored as one clean top-to-bottom run.
 
-``make notebooks`` calls ``python -m fmtb_helpers.store notebooks/0*.ipynb``:
+``make notebooks`` calls ``python -m fmtb.maintainer.store notebooks/0*.ipynb``:
 each notebook runs in a fresh ``python3`` kernel with the notebooks folder as
 working directory; outputs are replaced, execution counts run 1..n, and no
 timing or papermill metadata is kept, so ``pytest --nbval`` has one honest
