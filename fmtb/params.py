@@ -29,11 +29,12 @@ def declared(notebook: str | Path) -> dict[str, object]:
                              f"'parameters'; it needs exactly one")
     out: dict[str, object] = {}
     for node in ast.parse(cells[0].source).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
+        target = (node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1
+                  else node.target if isinstance(node, ast.AnnAssign) and node.value else None)
+        if not isinstance(target, ast.Name):
             raise ParameterError(f"{Path(notebook).name}: the parameters cell may only "
                                  f"assign literals to names")
-        out[node.targets[0].id] = ast.literal_eval(node.value)
+        out[target.id] = ast.literal_eval(node.value)
     return out
 
 

@@ -1,30 +1,22 @@
-"""TensorBoard plumbing: run folders, writers' pitfalls, servers, reading logs back.
+"""TensorBoard for the notebooks: the run, its writers, the inline frame, reading back.
 
 The notebooks keep the ``SummaryWriter.add_*`` calls in view; this module holds
-what would distract from them:
-
-- :func:`start_run` opens ``<runs_dir>/<run_name>``, moving an earlier run with
-  that name aside (never deleting it, never mixing into it);
-- :func:`keep_projector_entries` stops a second writer from rewriting
-  ``projector_config.pbtxt`` with only its own embeddings;
-- :func:`quiet_graph_tracing` hides ``torch.jit.trace``'s deprecation warning
-  that ``add_graph`` triggers, and keeps the graph;
-- :func:`use_venv_tensorboard` lets ``%tensorboard`` find the ``tensorboard``
-  beside the kernel's Python even when its ``bin`` is not on ``PATH``;
-- :func:`event_summary` / :func:`print_logged` read event files back;
-- :class:`TensorBoardServer`, :func:`running_servers`, :func:`stop_servers`
-  start and stop real servers.
+what would distract from them: an earlier run moved out of the logdir
+(:func:`start_run`), one copy of each notebook's data (:func:`notebook_writer`),
+embeddings a running TensorBoard shows (:func:`embedding_writer`), a server that
+outlives its kernel and a frame that opens on the notebook's dashboard, through
+jupyter-server-proxy where there is one (:func:`setup_tensorboard`,
+:func:`open_on`), and reading what was written back.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
+import urllib.request
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -32,72 +24,88 @@ from pathlib import Path
 # TensorBoard keeps 10 images per tag unless told otherwise: the training
 # notebook logs 15 prediction figures, so ask for up to 100.
 SERVER_FLAGS = ("--samples_per_plugin", "images=100")
-PROJECTOR_CONFIG = "projector_config.pbtxt"
 
 
-# --- runs --------------------------------------------------------------------
+# --- the run and its writers ---------------------------------------------------
 
 def run_dir(runs_dir: str | Path, run_name: str) -> Path:
     return Path(runs_dir).expanduser().resolve() / run_name
 
 
+def _shown(path: Path) -> str:
+    """``path`` as the learner would type it: relative to the working directory."""
+    return os.path.relpath(path)
+
+
 def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
     """``<runs_dir>/<run_name>``, created if need be.
 
-    With ``fresh`` (the default), an earlier run of that name is first renamed
-    ``<run_name>.<timestamp>`` beside it, so nothing is lost and nothing is
-    mixed into it. ``fmtb run`` opens the run itself and passes ``fresh=False``.
+    With ``fresh`` (the default), an earlier run of that name moves to
+    ``<runs_dir>_previous/<run_name>-<time>``, outside TensorBoard's logdir, and
+    a running TensorBoard is given time to drop it before the new run begins.
     """
     path = run_dir(runs_dir, run_name)
     if fresh and path.exists() and any(path.iterdir()):
         stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-        target = path.with_name(f"{run_name}.{stamp}")
+        archive = path.parent.with_name(path.parent.name + "_previous")
+        archive.mkdir(exist_ok=True)
+        target = archive / f"{run_name}-{stamp}"
         n = 1
         while target.exists():
             n += 1
-            target = path.with_name(f"{run_name}.{stamp}.{n}")
+            target = archive / f"{run_name}-{stamp}-{n}"
+        model = " (with its trained model, net.pt)" if (path / "net.pt").is_file() else ""
         path.rename(target)
-        warnings.warn(f"an earlier run was moved aside to {target}", stacklevel=2)
+        _wait_until_dropped(path)
+        print(f"An earlier run named {run_name}{model} is now in {_shown(target)}; "
+              f"move it back into {_shown(path.parent)} to see it in TensorBoard again.")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-# --- writer pitfalls ---------------------------------------------------------
-
-def load_projector_config(log_dir: str | Path):
-    """The ``ProjectorConfig`` already written in ``log_dir`` (empty if none)."""
-    from google.protobuf import text_format
-    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
-
-    config = ProjectorConfig()
-    path = Path(log_dir) / PROJECTOR_CONFIG
-    if path.is_file():
-        text_format.Parse(path.read_text(), config)
-    return config
+def _wait_until_dropped(path: Path, timeout: float = 20.0) -> None:
+    """Until a running TensorBoard of ``path``'s logdir no longer lists the run (it
+    looks every 5 s): a run re-created sooner would show the old data beside the new."""
+    info = server_for(path.parent)
+    deadline = time.monotonic() + timeout
+    while info is not None and time.monotonic() < deadline:
+        if path.name not in _get_json(info.port, "/data/runs"):
+            return
+        time.sleep(0.5)
 
 
-def keep_projector_entries(writer, replace: str | None = None) -> int:
-    """Make ``writer.add_embedding`` add to the run's projector config, not replace it.
+def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
+    """A ``SummaryWriter`` on the run whose event file is marked as ``notebook``'s.
 
-    ``SummaryWriter`` rewrites ``projector_config.pbtxt`` from the embeddings it
-    wrote itself, so a second writer on the same run erases the first one's.
-    ``replace``: a tag about to be written again (a notebook run twice), whose
-    earlier entry is dropped rather than listed twice, and its files removed
-    (torch would print "Embedding dir exists" and write over them). Returns how
-    many earlier embeddings are kept.
+    That notebook's earlier event files are removed first: running it again
+    replaces what it logged instead of adding a second copy.
     """
-    config = load_projector_config(writer.get_logdir())
-    if replace is not None:
-        gone = [e for e in config.embeddings if e.tensor_name.startswith(f"{replace}:")]
-        for entry in gone:
-            folder = Path(writer.get_logdir()) / Path(entry.tensor_path).parent
-            if folder != Path(writer.get_logdir()):
-                shutil.rmtree(folder, ignore_errors=True)
-        kept = [e for e in config.embeddings if e not in gone]
-        del config.embeddings[:]
-        config.embeddings.extend(kept)
-    writer._projector_config = config  # the attribute add_embedding appends to
-    return len(config.embeddings)
+    from torch.utils.tensorboard import SummaryWriter
+
+    path = start_run(runs_dir, run_name, fresh=False)
+    for old in path.glob(f"events.out.tfevents.*.{notebook}"):
+        old.unlink()
+    return SummaryWriter(path, filename_suffix=f".{notebook}")
+
+
+def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
+    """A ``SummaryWriter`` on a new sub-run ``<run>/<name>_<time>`` for one embedding.
+
+    TensorBoard's Projector reads the runs' embeddings when the set of runs
+    changes, and caches them by run and tensor name, so a new embedding needs
+    a run it has not seen; earlier ``<name>_*`` sub-runs are removed.
+    """
+    from torch.utils.tensorboard import SummaryWriter
+
+    path = start_run(runs_dir, run_name, fresh=False)
+    earlier = list(path.glob(f"{name}_*"))
+    target = path / f"{name}_{datetime.now():%H%M%S}"
+    while target in earlier:  # twice in one second: a name TensorBoard may have cached
+        time.sleep(1)
+        target = path / f"{name}_{datetime.now():%H%M%S}"
+    for old in earlier:
+        shutil.rmtree(old)
+    return SummaryWriter(target)
 
 
 @contextlib.contextmanager
@@ -116,11 +124,8 @@ def event_files(log_dir: str | Path) -> list[Path]:
 
 
 def event_file(writer) -> Path:
-    """The event file ``writer`` writes to (flushed first).
-
-    Only for an open writer: ``flush`` on a closed ``SummaryWriter`` would open
-    a new event file, the very multiplication this module avoids.
-    """
+    """The event file an open ``writer`` writes to, flushed (``flush`` on a closed
+    writer would open a new file)."""
     if writer.file_writer is None:
         raise ValueError("the writer is closed: read it back before writer.close()")
     writer.flush()
@@ -128,12 +133,9 @@ def event_file(writer) -> Path:
 
 
 def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
-    """What an event file (or a whole run folder) holds: ``{kind: {tag: count}}``.
-
-    Kinds are ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves)
-    and ``graph`` (``{"graph": 1}`` when a model graph is there). Read with
-    ``size_guidance`` 0, so nothing is sampled away.
-    """
+    """What an event file (or a run folder) holds: ``{kind: {tag: count}}``, kinds
+    ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves), ``graph``;
+    nothing sampled away."""
     from tensorboard.backend.event_processing import event_accumulator as ea
 
     acc = ea.EventAccumulator(str(path), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
@@ -150,11 +152,8 @@ def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
 
 
 def print_logged(writer) -> None:
-    """Print what ``writer`` has written so far, read back from its event file.
-
-    Returns nothing, so a notebook cell ending with it shows only the print-out
-    (a trailing ``;`` is not enough under nbval, which runs without history).
-    """
+    """Print what ``writer`` has written so far, read back from its event file
+    (returns nothing: a cell ending with it shows only the print-out)."""
     summary = event_summary(event_file(writer))
     if not summary:
         print("nothing logged yet")
@@ -166,11 +165,14 @@ def print_logged(writer) -> None:
 def projector_summary(log_dir: str | Path) -> list[dict]:
     """Each embedding in the run's projector config, with its tensor's shape,
     its metadata's labels and its sprite's size."""
+    from google.protobuf import text_format
     from PIL import Image
+    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
 
-    log_dir = Path(log_dir)
+    log_dir, config = Path(log_dir), ProjectorConfig()
+    text_format.Parse((log_dir / "projector_config.pbtxt").read_text(), config)
     out = []
-    for emb in load_projector_config(log_dir).embeddings:
+    for emb in config.embeddings:
         rows = (log_dir / emb.tensor_path).read_text().splitlines()
         item = {"tensor_name": emb.tensor_name, "shape": (len(rows), len(rows[0].split("\t")))}
         if emb.metadata_path:
@@ -183,7 +185,9 @@ def projector_summary(log_dir: str | Path) -> list[dict]:
     return out
 
 
-# --- servers -----------------------------------------------------------------
+
+
+# --- TensorBoard inside the notebook ---------------------------------------------
 
 def tensorboard_binary() -> Path:
     """The ``tensorboard`` executable of the running Python's environment."""
@@ -197,21 +201,53 @@ def tensorboard_binary() -> Path:
                             f"{sys.executable} or on PATH: pip install tensorboard")
 
 
-def use_venv_tensorboard() -> Path:
-    """Point ``%tensorboard`` at this environment's ``tensorboard`` (via
-    ``TENSORBOARD_BINARY``), so it works when the kernel's PATH lacks the venv."""
-    binary = tensorboard_binary()
-    os.environ["TENSORBOARD_BINARY"] = str(binary)
-    return binary
+def serve_detached() -> None:
+    """The ``fmtb-tensorboard`` command: ``tensorboard ARGS`` in a session of its own.
+
+    ``%tensorboard`` starts its server in the kernel's process group, so the
+    kernel's interrupt, restart or shut-down would stop it, and every frame
+    that reuses it. Same process (exec), so ``%tensorboard`` still finds it.
+    """
+    if os.getpgid(0) != os.getpid():
+        os.setsid()
+    binary = str(tensorboard_binary())
+    os.execv(binary, [binary, *sys.argv[1:]])
+
+
+def setup_tensorboard() -> None:
+    """Have ``%tensorboard`` start this environment's TensorBoard, detached from
+    the kernel (via ``TENSORBOARD_BINARY``), and never reuse a dead server."""
+    launcher = Path(sys.executable).with_name("fmtb-tensorboard")
+    os.environ["TENSORBOARD_BINARY"] = str(launcher if launcher.is_file()
+                                           else tensorboard_binary())
+    running_servers()
+    _frame_opens_on("")
+
+
+def _frame_opens_on(dashboard: str) -> str | None:
+    """Point ``%tensorboard``'s frame (``TENSORBOARD_PROXY_URL``) at the proxy, if
+    any, and ``dashboard``; returns the proxy base, or None for a direct frame."""
+    base = _proxy_base()
+    if base is None:
+        os.environ.pop("TENSORBOARD_PROXY_URL", None)
+    else:
+        os.environ["TENSORBOARD_PROXY_URL"] = base + (f"#{dashboard}" if dashboard else "")
+    return base
 
 
 def running_servers():
-    """TensorBoard servers started by this user's ``%tensorboard`` or
-    :class:`TensorBoardServer` (read from TensorBoard's info files, pruned of
-    dead ones)."""
+    """TensorBoard servers of this user (``%tensorboard``'s or any other), read
+    from TensorBoard's records; records of dead servers are removed on the way,
+    so ``%tensorboard`` cannot "reuse" one."""
     from tensorboard import manager
 
-    return [info for info in manager.get_all() if server_alive(info.pid)]
+    live = []
+    for info in manager.get_all():
+        if server_alive(info.pid):
+            live.append(info)
+        else:
+            forget_server(info.pid)
+    return live
 
 
 def server_alive(pid: int) -> bool:
@@ -225,8 +261,91 @@ def server_alive(pid: int) -> bool:
 
 
 def forget_server(pid: int) -> None:
-    """Remove a stopped server's info file, so ``%tensorboard`` won't try to reuse it."""
+    """Remove a server's record, so ``%tensorboard`` won't try to reuse it. The only
+    use of a private TensorBoard name (``manager._get_info_dir``); a test checks it."""
     from tensorboard import manager
 
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(manager._get_info_dir(), f"pid-{pid}.info"))
+
+
+def server_for(runs_dir: str | Path):
+    """The running server whose ``--logdir`` is ``runs_dir`` (relative paths taken from
+    the working directory, as ``%tensorboard`` here would), or None."""
+    want = Path(runs_dir).expanduser().resolve()
+    for info in running_servers():
+        if info.logdir and Path(info.logdir).expanduser().resolve() == want:
+            return info
+    return None
+
+
+_OWN_PROXY_URL = os.environ.get("TENSORBOARD_PROXY_URL")  # before open_on sets it
+
+
+def _proxy_base() -> str | None:
+    """Where the frame loads TensorBoard from: the learner's ``TENSORBOARD_PROXY_URL``;
+    else, in a Jupyter server with jupyter-server-proxy, ``<base_url>proxy/%PORT%/``."""
+    if _OWN_PROXY_URL:
+        return _OWN_PROXY_URL
+    if "JPY_SESSION_NAME" not in os.environ:  # papermill, nbval: no browser
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("jupyter_server_proxy") is None:
+        return None
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix is None:
+        from jupyter_server.serverapp import list_running_servers
+
+        parent = int(os.environ.get("JPY_PARENT_PID", "0"))
+        prefix = next((s["base_url"] for s in list_running_servers() if s["pid"] == parent),
+                      None)
+    if prefix is None:
+        return None
+    return prefix.rstrip("/") + "/proxy/%PORT%/"
+
+
+def _get_json(port: int, path: str):
+    with urllib.request.urlopen(f"http://localhost:{port}{path}", timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _wait_for(port: int, dashboard: str, runs_dir: Path, timeout: float = 30.0) -> None:
+    """Until the server has re-read the logs (every 5 s), lists ``dashboard`` as active
+    (the Projector decides in a thread on the first question: ask before the frame
+    does) and, for the Projector, shows every embedding run."""
+    newest = max((p.stat().st_mtime for p in runs_dir.rglob("events.out.tfevents.*")),
+                 default=0.0)
+    time.sleep(max(0.0, min(6.0, newest + 6.0 - time.time())))
+    embeddings = {p.parent.relative_to(runs_dir).as_posix()
+                  for p in runs_dir.rglob("projector_config.pbtxt")}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _get_json(port, "/data/plugins_listing").get(dashboard, {}).get("enabled") and (
+                dashboard != "projector"
+                or embeddings <= set(_get_json(port, "/data/plugin/projector/runs"))):
+            return
+        time.sleep(0.5)
+
+
+def open_on(dashboard: str, runs_dir: str | Path) -> None:
+    """Make the next ``%tensorboard`` frame open on ``dashboard`` (``images``,
+    ``graphs``, ``projector``, ``scalars``, ``pr_curves``, ...), through the Jupyter
+    server's proxy where there is one; print the address of a running server."""
+    _frame_opens_on(dashboard)
+    info = server_for(runs_dir)
+    if info is None:
+        return
+    if "JPY_SESSION_NAME" in os.environ:  # a browser will load the frame
+        _wait_for(info.port, dashboard, Path(runs_dir).expanduser().resolve())
+    print(f"TensorBoard (pid {info.pid}), in a tab of its own: {address(runs_dir, dashboard)}")
+
+
+def address(runs_dir: str | Path, dashboard: str = "") -> str | None:
+    """The address of the TensorBoard serving ``runs_dir``, as this notebook's
+    browser reaches it (through the Jupyter server's proxy where there is one)."""
+    info = server_for(runs_dir)
+    if info is None:
+        return None
+    base = _proxy_base() or "http://localhost:%PORT%/"
+    return base.replace("%PORT%", str(info.port)) + (f"#{dashboard}" if dashboard else "")

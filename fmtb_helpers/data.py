@@ -24,8 +24,10 @@ from pathlib import Path
 
 from . import paths
 
-CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
-           'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle Boot')
+# constant for classes (the tutorial's name; notebook 01 defines the same)
+classes = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+        'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle Boot')
+CLASSES = classes
 
 MIRROR_ENV = "FMTB_DATA_MIRROR"
 DEFAULT_MIRROR = "/usr/share/datasets/fashion-mnist"
@@ -170,10 +172,8 @@ def read_idx(path: Path):
 
 
 class InMemoryFashionMNIST:
-    """The same images and labels as torchvision's ``FashionMNIST``, read straight
-    from the IDX files: ``data`` (uint8, N x 28 x 28), ``targets``, ``classes``,
-    and items normalised as the tutorial's transform does. Importing torchvision
-    costs about 1.7 s (it pulls in ``torch._dynamo``); the in-memory path skips it."""
+    """torchvision's ``FashionMNIST`` read straight from the IDX files, without
+    importing torchvision (1.7 s): the same ``data``, ``targets`` and items."""
 
     def __init__(self, raw: Path, train: bool):
         prefix = "train" if train else "t10k"
@@ -209,21 +209,14 @@ def normalize(images):
 
 
 class TensorLoader:
-    """Batches of in-memory tensors, shuffled each epoch like ``DataLoader(shuffle=True)``.
-
-    The fast path for batch size 4: no per-sample PIL transform, no worker
-    processes. Images stay as they are stored (uint8 for Fashion-MNIST, a
-    quarter of the memory of floats) and ``transform`` turns each batch into
-    what the tutorial's loader yields.
-    """
+    """Batches of in-memory uint8 images, shuffled like ``DataLoader(shuffle=True)``,
+    each turned by ``transform`` into what the tutorial's loader yields (no
+    per-image PIL transform, no worker processes)."""
 
     def __init__(self, images, labels, batch_size: int = 4, shuffle: bool = False,
-                 generator=None, transform=None):
-        if len(images) != len(labels):
-            raise ValueError("images and labels differ in length")
-        self.images, self.labels = images, labels
-        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
-        self.transform = transform
+                 transform=None):
+        self.images, self.labels, self.transform = images, labels, transform
+        self.batch_size, self.shuffle = batch_size, shuffle
 
     def __len__(self) -> int:
         return -(-len(self.images) // self.batch_size)
@@ -232,8 +225,7 @@ class TensorLoader:
         import torch
 
         n = len(self.images)
-        order = (torch.randperm(n, generator=self.generator) if self.shuffle
-                 else torch.arange(n))
+        order = torch.randperm(n) if self.shuffle else torch.arange(n)
         for start in range(0, n, self.batch_size):
             idx = order[start:start + self.batch_size]
             images = self.images[idx]
@@ -242,11 +234,8 @@ class TensorLoader:
 
 def make_loaders(trainset, testset, batch_size: int = 4, *, in_memory: bool = False,
                  train_subset: int = 0, num_workers: int = 2):
-    """``trainloader`` and ``testloader`` as in the tutorial (shuffled train, ordered test).
-
-    ``train_subset`` > 0 keeps only the first that many training images.
-    ``in_memory=True`` gives :class:`TensorLoader` batches of the same values.
-    """
+    """The tutorial's ``trainloader`` and ``testloader``, on the first ``train_subset``
+    training images (0: all); ``in_memory``: :class:`TensorLoader` batches."""
     if in_memory:
         n = train_subset or len(trainset)
         return (TensorLoader(trainset.data[:n], trainset.targets[:n], batch_size,
@@ -265,15 +254,6 @@ def batches(dataset, batch_size: int = 1000, n: int = 0) -> TensorLoader:
     end = n or len(dataset.data)
     return TensorLoader(dataset.data[:end], dataset.targets[:end], batch_size,
                         transform=normalize)
-
-
-def select_n_random(data, labels, n: int = 100):
-    """``n`` random data points and their labels (the tutorial's helper)."""
-    import torch
-
-    assert len(data) == len(labels)
-    perm = torch.randperm(len(data))[:n]
-    return data[perm], labels[perm]
 
 
 def class_counts(labels) -> list[int]:

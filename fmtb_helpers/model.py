@@ -1,4 +1,5 @@
-"""The tutorial's network, loss and optimizer, and safe checkpoints."""
+"""The tutorial's network, as notebook 03 defines it (a test checks that the code
+is the same), and safe checkpoints of its weights."""
 from __future__ import annotations
 
 import os
@@ -8,14 +9,11 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.optim as optim
 
 from .paths import CHECKPOINT_NAME  # noqa: F401  (re-exported for the notebooks)
 
 
 class Net(nn.Module):
-    """Exactly the tutorial's model: LeNet for one-channel 28 x 28 images."""
-
     def __init__(self):
         super(Net, self).__init__()
         self.conv1 = nn.Conv2d(1, 6, 5)
@@ -33,18 +31,6 @@ class Net(nn.Module):
         x = F.relu(self.fc2(x))
         x = self.fc3(x)
         return x
-
-
-def make_criterion() -> nn.Module:
-    return nn.CrossEntropyLoss()
-
-
-def make_optimizer(net: nn.Module, lr: float = 0.001, momentum: float = 0.9):
-    return optim.SGD(net.parameters(), lr=lr, momentum=momentum)
-
-
-def count_parameters(net: nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())
 
 
 def save_checkpoint(net: nn.Module, path: str | Path, **meta) -> Path:

@@ -1,9 +1,7 @@
-"""The tutorial's plotting helpers, made correct.
+"""The tutorial's plotting helpers, as notebooks 02 and 05 define them (a test
+checks that the code is the same), with the tutorial's slips fixed.
 
-Fixed against the tutorial: tensors may live on a GPU (moved to the CPU before
-``.numpy()``); a batch of one keeps its batch axis (no ``np.squeeze``); the
-prediction figure is one row of images, sized for one row (not 12 x 48 inches);
-softmax runs once over the batch instead of per element.
+Beyond the tutorial: a confusion matrix and a gallery of mistakes (notebook 06).
 """
 from __future__ import annotations
 
@@ -12,60 +10,63 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import CLASSES, MEAN, STD
+from .data import classes
 
 
-def unnormalize(img: torch.Tensor) -> torch.Tensor:
-    """Undo ``Normalize((0.5,), (0.5,))``: values back in [0, 1], as TensorBoard expects."""
-    return img * STD + MEAN
-
-
-def matplotlib_imshow(img: torch.Tensor, one_channel: bool = False, ax=None) -> None:
-    """Show one normalised image (C, H, W) on ``ax`` (default: the current axes)."""
-    img = unnormalize(img.detach().cpu()).clamp(0, 1)
-    ax = ax if ax is not None else plt.gca()
+def matplotlib_imshow(img, one_channel=False):
     if one_channel:
-        ax.imshow(img.mean(dim=0).numpy(), cmap="Greys", vmin=0, vmax=1)
+        img = img.mean(dim=0)
+    img = img.cpu() / 2 + 0.5     # unnormalize (fixed: on the CPU, for .numpy())
+    npimg = img.numpy()
+    if one_channel:
+        plt.imshow(npimg, cmap="Greys")
     else:
-        ax.imshow(np.transpose(img.numpy(), (1, 2, 0)))
+        plt.imshow(np.transpose(npimg, (1, 2, 0)))
 
 
-def images_to_probs(net, images: torch.Tensor):
-    """Predicted classes and their probabilities for a batch, as two 1-D arrays."""
-    device = next(net.parameters()).device
-    with torch.no_grad():
-        output = net(images.to(device))
-    probs, preds = F.softmax(output, dim=1).max(dim=1)
-    return preds.cpu().numpy(), probs.cpu().numpy()
+def images_to_probs(net, images):
+    '''
+    Generates predictions and corresponding probabilities from a trained
+    network and a list of images
+    '''
+    with torch.no_grad():  # fixed: looking needs no gradients
+        output = net(images)
+    # convert output probabilities to predicted class
+    _, preds_tensor = torch.max(output, 1)
+    preds = preds_tensor.cpu().numpy()  # fixed: .cpu(), and no squeeze of a batch of one
+    return preds, [F.softmax(el, dim=0)[i].item() for i, el in zip(preds, output)]
 
 
-def plot_classes_preds(net, images, labels, classes=CLASSES):
-    """One row of the batch's images, titled with prediction, confidence and label,
-    green where the prediction is right and red where it is wrong."""
+def plot_classes_preds(net, images, labels):
+    '''
+    Generates matplotlib Figure using a trained network, along with images
+    and labels from a batch, that shows the network's top prediction along
+    with its probability, alongside the actual label, coloring this
+    information based on whether the prediction was correct or not.
+    Uses the "images_to_probs" function.
+    '''
     preds, probs = images_to_probs(net, images)
-    labels = labels.cpu().numpy()
-    n = len(images)
-    fig, axes = plt.subplots(1, n, figsize=(3 * n, 3.6), squeeze=False)
-    for idx, ax in enumerate(axes[0]):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        matplotlib_imshow(images[idx], one_channel=True, ax=ax)
+    # plot the images in the batch, along with predicted and true labels
+    fig = plt.figure(figsize=(3 * len(images), 3.6))  # fixed: one row (was 12 x 48)
+    for idx in np.arange(len(images)):  # fixed: the whole batch (was always 4)
+        ax = fig.add_subplot(1, len(images), idx+1, xticks=[], yticks=[])
+        matplotlib_imshow(images[idx], one_channel=True)
         ax.set_title("{0}, {1:.1f}%\n(label: {2})".format(
-            classes[preds[idx]], probs[idx] * 100.0, classes[labels[idx]]),
-            color=("green" if preds[idx] == labels[idx] else "red"))
-    fig.tight_layout()
+            classes[preds[idx]],
+            probs[idx] * 100.0,
+            classes[labels[idx]]),
+                    color=("green" if preds[idx]==labels[idx].item() else "red"))
     return fig
 
 
-def plot_confusion_matrix(matrix, classes=CLASSES):
+def plot_confusion_matrix(matrix):
     """A heat map of ``[true, predicted]`` counts, each cell labelled."""
     matrix = torch.as_tensor(matrix).cpu()
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     shown = ax.imshow(matrix.numpy(), cmap="Blues")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-    ticks = range(len(classes))
-    ax.set_xticks(ticks, classes, rotation=45, ha="right")
-    ax.set_yticks(ticks, classes)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true label")
     threshold = matrix.max().item() / 2
@@ -76,18 +77,16 @@ def plot_confusion_matrix(matrix, classes=CLASSES):
     return fig
 
 
-def plot_mistakes(images, probs, labels, indices, classes=CLASSES, per_row: int = 8):
-    """The images at ``indices``, each titled with the wrong prediction, its
-    probability and the true label."""
-    rows = -(-len(indices) // per_row)
-    fig, axes = plt.subplots(rows, per_row, figsize=(1.6 * per_row, 2.0 * rows),
-                             squeeze=False)
-    for ax in axes.flat:
-        ax.set_axis_off()
-    for ax, i in zip(axes.flat, indices.tolist()):
-        matplotlib_imshow(images[i], one_channel=True, ax=ax)
-        pred = int(probs[i].argmax())
-        ax.set_title(f"{classes[pred]} {probs[i, pred]:.0%}\n({classes[int(labels[i])]})",
+def plot_mistakes(images, probs, labels, per_row: int = 8):
+    """Each image titled with its wrong prediction, that prediction's
+    probability and, in brackets, the true label."""
+    rows = -(-len(images) // per_row)
+    fig = plt.figure(figsize=(1.6 * per_row, 2.0 * rows))
+    for idx in range(len(images)):
+        ax = fig.add_subplot(rows, per_row, idx + 1, xticks=[], yticks=[])
+        matplotlib_imshow(images[idx], one_channel=True)
+        pred = int(probs[idx].argmax())
+        ax.set_title(f"{classes[pred]} {probs[idx, pred]:.0%}\n({classes[int(labels[idx])]})",
                      fontsize=8, color="red")
     fig.tight_layout()
     return fig

@@ -1,8 +1,6 @@
 """Device choice, seeding and thread count: the set-up every notebook repeats."""
 from __future__ import annotations
 
-import random
-
 import numpy as np
 import torch
 
@@ -40,12 +38,14 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch (CPU and CUDA); returns a seeded generator."""
-    random.seed(seed)
+def seed_everything(seed: int) -> None:
+    """Seed NumPy and torch (CPU and CUDA), which draw every random number here.
+
+    Not Python's ``random``: ``%tensorboard`` names its frame with it, and six
+    notebooks seeded alike would give six frames one name (the page's first
+    frame then takes every notebook's dashboard)."""
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 def set_threads(n: int) -> int:

@@ -1,50 +1,68 @@
+"""The notebooks' TensorBoard helpers, against real writers, event files and servers."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import warnings
+from pathlib import Path
 
 import numpy as np
-
 import pytest
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from fmtb_helpers import board
-
-from fmtb import servers
 from fmtb_helpers.model import Net
+from fmtb import servers
 
 
-def test_start_run_moves_an_earlier_run_aside(tmp_path):
-    run = board.start_run(tmp_path, "exp")
-    (run / "old.txt").write_text("keep me")
-    with pytest.warns(UserWarning, match="moved aside"):
-        again = board.start_run(tmp_path, "exp")
+def test_start_run_moves_an_earlier_run_out_of_the_logdir(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    run = board.start_run(runs, "exp")
+    (run / "net.pt").write_text("weights")
+    again = board.start_run(runs, "exp")
     assert again == run and list(again.iterdir()) == []
-    kept = [p for p in tmp_path.iterdir() if p.name.startswith("exp.")]
-    assert len(kept) == 1 and (kept[0] / "old.txt").read_text() == "keep me"
+    assert [p.name for p in runs.iterdir()] == ["exp"]  # TensorBoard sees only the new one
+    (kept,) = (tmp_path / "runs_previous").iterdir()
+    assert kept.name.startswith("exp-") and (kept / "net.pt").read_text() == "weights"
+    said = capsys.readouterr().out
+    # where it went and how to get it back, as the learner types paths: no machine path
+    assert f"runs_previous/{kept.name}" in said and "net.pt" in said and "move it back" in said
+    assert str(tmp_path) not in said
     (run / "new.txt").write_text("stays")
-    assert board.start_run(tmp_path, "exp", fresh=False) == run
-    assert (run / "new.txt").is_file()
+    assert board.start_run(runs, "exp", fresh=False) == run
+    assert (run / "new.txt").is_file() and capsys.readouterr().out == ""
 
 
-def test_second_writer_keeps_the_first_writers_embedding(tmp_path):
-    images = torch.rand(5, 1, 28, 28)
-    first = SummaryWriter(tmp_path)
-    first.add_embedding(images.view(5, -1), metadata=list("abcde"), label_img=images, tag="pixels")
+def test_a_notebook_run_again_replaces_only_its_own_event_file(tmp_path):
+    first = board.notebook_writer(tmp_path, "exp", "02")
+    first.add_scalar("grid", 1.0, 0)
     first.close()
-    second = SummaryWriter(tmp_path)
-    assert board.keep_projector_entries(second) == 1
-    second.add_embedding(torch.rand(5, 3), metadata=list("abcde"), tag="features")
-    second.close()
-    names = [e["tensor_name"] for e in board.projector_summary(tmp_path)]
-    assert names == ["pixels:00000", "features:00000"]
+    other = board.notebook_writer(tmp_path, "exp", "03")
+    other.add_scalar("graph", 1.0, 0)
+    other.close()
+    again = board.notebook_writer(tmp_path, "exp", "02")
+    again.add_scalar("grid", 2.0, 0)
+    again.close()
+    files = board.event_files(tmp_path / "exp")
+    assert sorted(f.suffix for f in files) == [".02", ".03"]
+    assert board.event_summary(tmp_path / "exp")["scalars"] == {"grid": 1, "graph": 1}
 
 
-def test_plain_second_writer_would_erase_it(tmp_path):
-    """The trap itself, so the test above means something."""
-    for tag in ("pixels", "features"):
-        w = SummaryWriter(tmp_path)
-        w.add_embedding(torch.rand(5, 3), tag=tag)
+def test_each_embedding_gets_a_new_run_and_the_old_one_goes(tmp_path):
+    made = []
+    for n in (5, 7):
+        w = board.embedding_writer(tmp_path, "exp", "pixels")
+        w.add_embedding(torch.rand(n, 3), metadata=list("abcdefg")[:n])
         w.close()
-    assert [e["tensor_name"] for e in board.projector_summary(tmp_path)] == ["features:00000"]
+        made.append(Path(w.get_logdir()))
+    assert made[0] != made[1]  # a run the Projector has not cached
+    (left,) = (tmp_path / "exp").iterdir()
+    assert left == made[1] and left.name.startswith("pixels_")
+    assert [e["shape"] for e in board.projector_summary(left)] == [(7, 3)]
 
 
 def test_sprite_keeps_gray_levels_when_given_floats(tmp_path):
@@ -86,11 +104,125 @@ def test_event_summary_counts_each_tag(tmp_path, capsys):
     assert len(board.event_files(tmp_path)) == 1
 
 
-def test_use_venv_tensorboard_sets_the_binary(monkeypatch):
+def test_setup_points_tensorboard_at_the_detached_launcher(monkeypatch):
     monkeypatch.delenv("TENSORBOARD_BINARY", raising=False)
-    binary = board.use_venv_tensorboard()
-    import os
-    assert os.environ["TENSORBOARD_BINARY"] == str(binary) and binary.is_file()
+    board.setup_tensorboard()
+    binary = os.environ["TENSORBOARD_BINARY"]
+    assert binary == os.path.join(os.path.dirname(sys.executable), "fmtb-tensorboard")
+    assert os.access(binary, os.X_OK)
+
+
+def _launch(logdir, *launcher):
+    """What %tensorboard does: the binary with its arguments, in our process group."""
+    from tensorboard import manager
+
+    proc = subprocess.Popen([*launcher, "--logdir", str(logdir), "--port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        info = next((i for i in manager.get_all() if i.pid == proc.pid), None)
+        if info:
+            return proc, info
+        time.sleep(0.2)
+    proc.kill()
+    raise TimeoutError("no server")
+
+
+def test_the_launcher_outlives_an_interrupt_of_its_kernels_group(tmp_path):
+    """Jupyter interrupts, restarts and shuts down a kernel by signalling its process
+    group; a server started through fmtb-tensorboard is not in it."""
+    launcher = os.path.join(os.path.dirname(sys.executable), "fmtb-tensorboard")
+    code = (f"import subprocess, time; p = subprocess.Popen([{launcher!r}, '--logdir', "
+            f"{str(tmp_path)!r}, '--port', '0'], stdout=subprocess.DEVNULL, "
+            "stderr=subprocess.DEVNULL); print(p.pid, flush=True); time.sleep(600)")
+    # the kernel: a process group of its own, as jupyter_client starts it
+    kernel = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    pid = int(kernel.stdout.readline())
+    try:
+        from tensorboard import manager
+        for _ in range(300):
+            if any(i.pid == pid for i in manager.get_all()):
+                break
+            time.sleep(0.2)
+        os.killpg(kernel.pid, signal.SIGINT)  # interrupt
+        time.sleep(1)
+        os.killpg(kernel.pid, signal.SIGKILL)  # restart, shut down
+        kernel.wait()
+        time.sleep(1)
+        assert board.server_alive(pid) and os.getpgid(pid) == pid
+        info = next(i for i in board.running_servers() if i.pid == pid)
+        with urllib_get(info.port, "/data/runs") as resp:
+            assert resp.status == 200
+    finally:
+        servers.stop_servers([i for i in board.running_servers() if i.pid == pid])
+        kernel.kill()
+
+
+def urllib_get(port, path):
+    import urllib.request
+
+    return urllib.request.urlopen(f"http://localhost:{port}{path}", timeout=30)
+
+
+def test_a_dead_servers_record_is_never_reused(tmp_path):
+    """A server killed outright leaves its record; %tensorboard would "reuse" it."""
+    from tensorboard import manager
+
+    proc, info = _launch(tmp_path, str(board.tensorboard_binary()))
+    proc.kill()
+    proc.wait()
+    record = os.path.join(manager._get_info_dir(), f"pid-{info.pid}.info")
+    assert os.path.exists(record)  # where TensorBoard keeps it: fails if upstream moves it
+    assert info.pid not in [i.pid for i in board.running_servers()]
+    assert not os.path.exists(record)
+
+
+def test_server_for_finds_the_server_of_a_logdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    proc, info = _launch("runs", str(board.tensorboard_binary()))
+    try:
+        assert board.server_for(tmp_path / "runs").pid == proc.pid
+        assert board.server_for(tmp_path / "other") is None
+        assert board.address("runs", "graphs") == f"http://localhost:{info.port}/#graphs"
+    finally:
+        servers.stop_servers([info])
+
+
+@pytest.mark.parametrize("env, own, frame", [
+    ({}, None, None),  # papermill, nbval: no browser, no proxy
+    ({"JPY_SESSION_NAME": "n.ipynb", "JUPYTERHUB_SERVICE_PREFIX": "/user/learner/"}, None,
+     "/user/learner/proxy/%PORT%/#graphs"),
+    ({"JPY_SESSION_NAME": "n.ipynb"}, "https://hub.example/tb/%PORT%/",
+     "https://hub.example/tb/%PORT%/#graphs"),  # the learner's own setting wins
+])
+def test_the_frame_goes_through_the_proxy_to_its_dashboard(monkeypatch, tmp_path, env, own,
+                                                           frame):
+    for name in ("JPY_SESSION_NAME", "JUPYTERHUB_SERVICE_PREFIX", "TENSORBOARD_PROXY_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(board, "_OWN_PROXY_URL", own)
+    board.open_on("graphs", tmp_path)  # no server there: nothing to wait for
+    assert os.environ.get("TENSORBOARD_PROXY_URL") == frame
+
+
+def test_the_proxy_base_comes_from_the_parent_jupyter_server(monkeypatch, tmp_path):
+    """Under `jupyter lab --ServerApp.base_url=/b/`, the kernel's parent records its base URL."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    me = os.getpid()  # a live process stands in for the server
+    (runtime / f"jpserver-{me}.json").write_text(json.dumps(
+        {"base_url": "/b/", "pid": me, "port": 1, "url": "http://127.0.0.1:1/b/",
+         "hostname": "127.0.0.1", "root_dir": str(tmp_path), "token": "", "secure": False,
+         "password": False, "sock": "", "version": "2"}))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("JPY_SESSION_NAME", "n.ipynb")
+    monkeypatch.setenv("JPY_PARENT_PID", str(me))
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    monkeypatch.setattr(board, "_OWN_PROXY_URL", None)
+    board.open_on("images", tmp_path)
+    assert os.environ["TENSORBOARD_PROXY_URL"] == "/b/proxy/%PORT%/#images"
 
 
 def test_real_server_serves_the_run_and_stops(tmp_path):
@@ -115,29 +247,3 @@ def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):
     with pytest.raises(ValueError, match="closed"):
         board.event_file(w)
     assert len(board.event_files(tmp_path)) == 1
-
-
-def test_writing_a_tag_again_replaces_its_entry(tmp_path, capsys):
-    for _ in range(2):
-        w = SummaryWriter(tmp_path)
-        board.keep_projector_entries(w, replace="features")
-        w.add_embedding(torch.rand(5, 3), tag="features", global_step=1)
-        w.close()
-    assert [e["tensor_name"] for e in board.projector_summary(tmp_path)] == ["features:00001"]
-    # its old files went first, so torch had nothing to warn about
-    assert "Embedding dir exists" not in capsys.readouterr().out
-
-
-def test_replacing_the_default_tag_keeps_the_others(tmp_path, capsys):
-    w = SummaryWriter(tmp_path)
-    w.add_embedding(torch.rand(5, 3), tag="features")
-    w.close()
-    for _ in range(2):  # notebook 04, run twice: add_embedding's tag is "default"
-        w = SummaryWriter(tmp_path)
-        board.keep_projector_entries(w, replace="default")
-        w.add_embedding(torch.rand(5, 4))
-        w.close()
-    names = [e["tensor_name"] for e in board.projector_summary(tmp_path)]
-    assert names == ["features:00000", "default:00000"]
-    assert (tmp_path / "00000" / "features" / "tensors.tsv").is_file()
-    assert "Embedding dir exists" not in capsys.readouterr().out

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from fmtb_helpers import data, evaluation, training
-from fmtb_helpers.model import Net, make_criterion, make_optimizer
+from fmtb_helpers.model import Net
 
 
 def batches_of(x, y, n):
@@ -23,7 +23,6 @@ def test_predict_matches_per_element_softmax(net_and_data):
     with torch.no_grad():
         for i in range(10):
             assert torch.allclose(probs[i], F.softmax(net(x[i:i + 1])[0], dim=0), atol=1e-6)
-    assert net.training  # left as it was
 
 
 def test_loss_and_accuracy(net_and_data):
@@ -61,13 +60,61 @@ def test_penultimate_features_are_fc3s_input(net_and_data):
     assert not net.fc3._forward_pre_hooks  # the hook is gone
 
 
-def test_train_step_moves_the_batch_and_learns(net_and_data):
+def test_train_logs_the_tutorials_scalars_and_figures_and_learns(net_and_data, tmp_path,
+                                                                   capsys):
+    from torch.utils.tensorboard import SummaryWriter
+    from fmtb_helpers import board
+
     net, x, y = net_and_data
-    crit, opt = make_criterion(), make_optimizer(net, lr=0.05)
-    first = training.train_step(net, x, y, crit, opt, device="cpu")
-    for _ in range(20):
-        last = training.train_step(net, x, y, crit, opt)
-    assert last < first
+    batches = batches_of(x.repeat(8, 1, 1, 1), y.repeat(8), 4)  # 20 mini-batches
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    criterion = torch.nn.CrossEntropyLoss()
+    before = evaluation.loss(*evaluation.predict(net, batches_of(x, y, 10)))
+    calls = []
+    writer = SummaryWriter(tmp_path)
+    training.train(net, batches, criterion, optimizer, writer, epochs=2, log_every=5,
+                   also_log=lambda i, step: calls.append((i, step)))
+    summary = board.event_summary(board.event_file(writer))
+    writer.close()
+    assert summary["scalars"] == {"training loss": 8} and summary["images"] == {
+        "predictions vs. actuals": 8}
+    assert calls[-1] == (19, 39) and len(calls) == 40
+    assert evaluation.loss(*evaluation.predict(net, batches_of(x, y, 10))) < before
+    assert "Finished Training" in capsys.readouterr().out
+
+
+def test_a_diverging_training_stops_with_what_to_try(net_and_data, tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    net, x, y = net_and_data
+    optimizer = torch.optim.SGD(net.parameters(), lr=1e30, momentum=0.9)
+    writer = SummaryWriter(tmp_path)
+    with pytest.raises(training.TrainingDiverged, match=r"diverged.*smaller learning rate"):
+        training.train(net, batches_of(x.repeat(20, 1, 1, 1), y.repeat(20), 4),
+                       torch.nn.CrossEntropyLoss(), optimizer, writer, log_every=1000)
+    writer.close()
+
+
+def test_add_pr_curve_tensorboard_uses_the_labels_as_truth(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+    from fmtb_helpers import board
+
+    probs = torch.softmax(torch.randn(30, 10), dim=1)
+    labels = torch.arange(30) % 10
+    writer = SummaryWriter(tmp_path)
+    for i in range(10):
+        evaluation.add_pr_curve_tensorboard(writer, i, probs, labels)
+    assert board.event_summary(board.event_file(writer))["tensors"] == {
+        name: 1 for name in data.classes}
+    writer.close()
+    assert len(board.event_files(tmp_path)) == 1  # no writer.close() per class
+
+
+def test_select_n_random_keeps_pairs_together():
+    data_, labels = torch.arange(50).view(50, 1) * 10, torch.arange(50)
+    picked, picked_labels = evaluation.select_n_random(data_, labels, n=7)
+    assert len(picked) == 7 and torch.equal(picked[:, 0], picked_labels * 10)
+    assert len(set(picked_labels.tolist())) == 7
 
 
 def test_batches_cover_the_dataset_in_order(tmp_path, small_idx):

@@ -33,7 +33,8 @@ def test_series_writes_every_section(series):
     tensors = summary["tensors"]
     assert all(tensors[c] == 1 for c in CLASSES)
     assert all(tensors[f"during training/{c}"] == EVAL_POINTS for c in CLASSES)
-    pixels, learned = board.projector_summary(run)
+    (pixels,) = board.projector_summary(next(run.glob("pixels_*")))
+    (learned,) = board.projector_summary(next(run.glob("learned_features_*")))
     assert pixels["shape"] == (100, 784) and set(pixels["labels"]) <= CLASSES
     assert pixels["thumbnail"] == (28, 28)
     assert learned["tensor_name"].startswith("learned features")

@@ -76,16 +76,19 @@ def test_graphs_dashboard_holds_the_model(tb):
 
 
 def test_projector_holds_100_images_with_labels_and_gray_sprites(tb):
-    assert RUN in tb.get_json("/data/plugin/projector/runs")
-    emb, learned = tb.get_json("/data/plugin/projector/info" + q(run=RUN))["embeddings"]
-    assert [int(n) for n in learned["tensorShape"]] == [N_FEATURES, 84]
+    runs = tb.get_json("/data/plugin/projector/runs")
+    (pixels,) = [r for r in runs if r.startswith(f"{RUN}/pixels_")]
+    (learned,) = [r for r in runs if r.startswith(f"{RUN}/learned_features_")]
+    (features,) = tb.get_json("/data/plugin/projector/info" + q(run=learned))["embeddings"]
+    assert [int(n) for n in features["tensorShape"]] == [N_FEATURES, 84]
+    (emb,) = tb.get_json("/data/plugin/projector/info" + q(run=pixels))["embeddings"]
     assert [int(n) for n in emb["tensorShape"]] == [100, 784]
     assert [int(n) for n in emb["sprite"]["singleImageDim"]] == [28, 28]
     name = emb["tensorName"]
-    labels = tb.get("/data/plugin/projector/metadata" + q(run=RUN, name=name)).decode()
+    labels = tb.get("/data/plugin/projector/metadata" + q(run=pixels, name=name)).decode()
     rows = labels.strip().splitlines()
     assert len(rows) == 100 and set(rows) <= CLASSES and len(set(rows)) > 5
-    sprite = png(tb, "/data/plugin/projector/sprite_image" + q(run=RUN, name=name))
+    sprite = png(tb, "/data/plugin/projector/sprite_image" + q(run=pixels, name=name))
     assert sprite.shape == (280, 280)
     # uint8 thumbnails would be scaled by 255 again: black and white only
     assert len(np.unique(sprite)) > 50

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -55,21 +54,28 @@ def open_run(notebook: str | Path) -> Path:
     notebook = Path(notebook)
     declared = params.declared(notebook)
     runs_dir = (notebook.parent / declared["runs_dir"]).resolve()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        path = board.start_run(runs_dir, declared["run_name"])
-    for warning in caught:
-        print(warning.message)
-    return path
+    return board.start_run(runs_dir, declared["run_name"])
 
 
 def main(argv: list[str]) -> int:
+    from fmtb_helpers import board
+
+    from ..servers import stop_servers
+
+    before = {info.pid for info in board.running_servers()}
+    try:
+        _execute_all(argv)
+    finally:  # the notebooks' own %tensorboard server, detached from its kernel
+        stop_servers([i for i in board.running_servers() if i.pid not in before])
+    return 0
+
+
+def _execute_all(argv: list[str]) -> None:
     for name in argv:
         if Path(name).name.startswith("01_"):
             open_run(name)
         print(f"executing {name} ...", end=" ", flush=True)
         print(f"{execute_in_place(name):.0f} s", flush=True)
-    return 0
 
 
 if __name__ == "__main__":

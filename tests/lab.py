@@ -1,0 +1,166 @@
+"""A real JupyterLab for the browser tests: started on loopback with a token over a
+fresh copy of the notebooks, with its own Jupyter config, runtime and workspace
+folders (nothing of the user's is read or written), and driven through Debian's
+chromium. Kernels are left running between notebooks, as a learner leaves them."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from fmtb_helpers import paths
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def set_parameters(notebook: Path, **values) -> None:
+    """Change default values in the copy's ``parameters`` cell (as a learner edits it)."""
+    nb = json.loads(notebook.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    source = "".join(cell["source"])
+    for name, value in values.items():
+        source, n = re.subn(rf"^{name}(: \w+)? = .*$", f"{name}\\1 = {value!r}", source,
+                            flags=re.M)
+        assert n == 1, name
+    cell["source"] = source
+    notebook.write_text(json.dumps(nb))
+
+
+class Lab:
+    """``jupyter lab`` serving ``root``; ``base_url`` as JupyterHub would give it."""
+
+    def __init__(self, root: Path, base_url: str = "/", env: dict | None = None):
+        self.root, self.base_url = root, base_url
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}{base_url}"
+        home = root / ".jupyter-home"
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("TENSORBOARD_BINARY", "TENSORBOARD_PROXY_URL")}
+        self.env.update({
+            "JUPYTER_CONFIG_DIR": str(home / "config"),
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+            "IPYTHONDIR": str(home / "ipython"),
+            # the kernel must find TensorBoard without the venv on PATH
+            "PATH": "/usr/bin:/bin",
+        })
+        self.env.update(env or {})
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> "Lab":
+        self.log = open(self.root / "lab.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+             f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.root}", f"--ServerApp.base_url={self.base_url}",
+             "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+             "jupyterlab.NeverCheckForUpdate",
+             *(["--allow-root"] if os.geteuid() == 0 else [])],
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.env, cwd=self.root)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.api("GET", "api/status")
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError((self.root / "lab.log").read_text()[-3000:])
+                time.sleep(0.5)
+        raise TimeoutError("JupyterLab did not start")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        for session in self.api("GET", "api/sessions"):
+            self.api("DELETE", f"api/sessions/{session['id']}")
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+    def api(self, method: str, path: str, body: dict | None = None):
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}",
+                     "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            text = resp.read()
+        return json.loads(text) if text else None
+
+    def kernel_of(self, notebook: str) -> str:
+        (session,) = [s for s in self.api("GET", "api/sessions")
+                      if s["path"].endswith(notebook)]
+        return session["kernel"]["id"]
+
+    def open(self, page, notebook: str) -> None:
+        page.goto(f"{self.url}lab/tree/notebooks/{notebook}?token={self.token}")
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.wait_for(
+            timeout=90000)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # its kernel has started and waits
+            if any(s["path"].endswith(notebook) and s["kernel"]["execution_state"] == "idle"
+                   for s in self.api("GET", "api/sessions")):
+                page.wait_for_timeout(1000)
+                return
+            page.wait_for_timeout(500)
+        raise TimeoutError(f"no idle kernel for {notebook}")
+
+    def run_all(self, page, notebook: str, timeout: float = 600) -> dict:
+        """Run All Cells, wait until every cell has run, save; the saved notebook."""
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        path = self.root / "notebooks" / notebook
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            page.wait_for_timeout(2000)
+            state = self.api("GET", f"api/kernels/{self.kernel_of(notebook)}")
+            if state["execution_state"] != "idle":
+                continue
+            page.keyboard.press("Control+s")
+            page.wait_for_timeout(1000)
+            nb = json.loads(path.read_text())
+            code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+            errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+            if errors or all(c["execution_count"] for c in code):
+                return nb
+        raise TimeoutError(f"{notebook} did not finish within {timeout:.0f} s")
+
+    def frame_src(self, page) -> str:
+        """The ``src`` of the visible notebook's TensorBoard frame, once it is set."""
+        frame = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
+                             "iframe[id^=tensorboard-frame]").last
+        try:
+            frame.wait_for(state="attached", timeout=60000)
+            frame.scroll_into_view_if_needed()
+            page.wait_for_function("e => !!e.src", arg=frame.element_handle(), timeout=60000)
+        except Exception:
+            page.screenshot(path=str(paths.build_dir() / "frame-missing.png"))
+            print(page.evaluate("() => Array.from(document.querySelectorAll('iframe')).map(f => [f.id, f.src, f.closest('.jp-NotebookPanel') && f.closest('.jp-NotebookPanel').className])"))
+            raise
+        return frame.evaluate("e => e.src")
+
+
+def copy_project(root: Path) -> Path:
+    """A fresh copy of the notebooks beside the real data, and no runs yet."""
+    shutil.copytree(paths.notebooks_dir(), root / "notebooks",
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__",
+                                                  ".ipynb_checkpoints"))
+    (root / "data").symlink_to(paths.data_root())
+    return root
