@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test unit notebooks screenshots bench clean
+.PHONY: setup data run test unit kernel notebooks screenshots bench clean
 
 setup: $(STAMP) data
 
@@ -26,6 +26,10 @@ test: setup
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks -q
 
+# This environment as the Jupyter kernel "Python (fmtb)", for a JupyterLab installed elsewhere.
+kernel: setup
+	$(BIN)/python -m ipykernel install --user --name fmtb --display-name "Python (fmtb)"
+
 # The tests without kernels, servers or a browser: seconds, not minutes.
 unit: setup
 	$(PYTEST) -p no:cacheprovider tests/test_data.py tests/test_model.py tests/test_runtime.py \
@@ -36,16 +40,13 @@ unit: setup
 notebooks: setup
 	$(BIN)/python -m fmtb.maintainer.store notebooks/0*.ipynb
 
-# Regenerate docs/img/*.png (README and notebooks) from a real full-default run.
+# Regenerate docs/img/*.png (README and notebooks): each notebook's dashboards right
+# after it, in a default run, and the HParams of a three-rate sweep.
 screenshots: setup
-	rm -rf build/screenshots-run
-	$(BIN)/fmtb run --runs-dir build/screenshots-run --run-name fashion_mnist_experiment_1 \
-	    --out build/executed/screenshots-run -q
 	rm -rf build/screenshots-sweep
 	$(BIN)/fmtb sweep --runs-dir build/screenshots-sweep --grid lr=0.001,0.003,0.01 \
 	    -p train_subset 12000 --out build/executed/screenshots-sweep -q
-	$(BIN)/python -m fmtb.maintainer.screenshots build/screenshots-run docs/img \
-	    build/screenshots-sweep/sweep_1
+	$(BIN)/python -m fmtb.maintainer.screenshots docs/img build/screenshots-sweep/sweep_1
 
 # The seed script, the training floor and `fmtb run` side by side (about 3 minutes).
 bench: setup

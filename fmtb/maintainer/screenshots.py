@@ -1,20 +1,23 @@
-"""Screenshots of TensorBoard's dashboards, taken in a real browser.
+"""Screenshots of TensorBoard's dashboards, as a learner sees them after each notebook.
 
 Playwright drives Debian's ``/usr/bin/chromium`` (a browser download is not
-possible everywhere this runs). ``make screenshots`` runs a short series and
-regenerates ``docs/img/*.png``, the pictures the README and the notebooks show.
+possible everywhere this runs). ``make screenshots`` runs the six notebooks one
+after another with their defaults into a run named as the learner's, against one
+TensorBoard started as ``%tensorboard`` starts it (``--logdir ../runs`` from the
+notebooks' folder, so no machine path shows), and photographs each notebook's
+dashboards right after it: ``docs/img/tb_NN_*.png``, the pictures the notebooks
+and the README show. With a sweep folder, the HParams of several runs too.
 
-    python -m fmtb.maintainer.screenshots RUNS_DIR OUT_DIR [SWEEP_DIR]
-
-With ``SWEEP_DIR`` (an ``fmtb sweep`` folder), the HParams picture is taken
-there, where several sessions sit side by side.
+    python -m fmtb.maintainer.screenshots OUT_DIR [SWEEP_DIR]
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..servers import TensorBoardServer
@@ -26,18 +29,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 WEBGL_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader",
               "--enable-webgl", "--ignore-gpu-blocklist"]
 
-# file name -> (dashboard hash, text the page must show before the picture is taken)
-DASHBOARDS = {
-    "tb_images_grid.png": ("images", "four_fashion_mnist_images"),
-    "tb_images_predictions.png": ("images", "predictions vs. actuals"),
-    "tb_graph.png": ("graphs", "Net"),
-    "tb_projector.png": ("projector", "default:00000"),
-    "tb_projector_features.png": ("projector", "learned features:00000"),
-    "tb_scalars.png": ("scalars", "training loss"),
-    "tb_histograms.png": ("histograms", "gradients"),
-    "tb_pr_curves.png": ("pr_curves", "Ankle Boot"),
-    "tb_hparams.png": ("hparams", "hparam/test accuracy"),
+# notebook -> its pictures: file name -> (dashboard, text the page must show, filter)
+SHOTS = {
+    "01": {"tb_01_empty.png": ("", "No dashboards are active", "")},
+    "02": {"tb_02_images.png": ("images", "four_fashion_mnist_images", "")},
+    "03": {"tb_03_graphs.png": ("graphs", "Net", "")},
+    "04": {"tb_04_projector.png": ("projector", "default:00000", "")},
+    "05": {"tb_05_scalars.png": ("scalars", "training loss", "training loss"),
+           "tb_05_predictions.png": ("images", "predictions vs. actuals", "predictions"),
+           "tb_05_histograms.png": ("histograms", "gradients/conv1.bias", "conv1")},
+    "06": {"tb_06_pr_curves.png": ("pr_curves", "Ankle Boot", "^[A-Z]"),
+           "tb_06_projector_features.png": ("projector", "learned features:00000", ""),
+           "tb_06_hparams.png": ("hparams", "hparam/test accuracy", "")},
 }
+SWEEP_SHOT = {"tb_sweep_hparams.png": ("hparams", "hparam/test accuracy", "")}
 
 
 VIEWPORT = {"width": 1280, "height": 860}
@@ -124,17 +129,18 @@ def _show(page, text: str) -> None:
     _visible(page, text).evaluate("e => e.scrollIntoView({block: 'start'})")
 
 
-def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) -> dict:
-    """Take each screenshot in ``names`` (default: all) from the server at ``url``.
+def _filter(page, text: str) -> None:
+    """Type ``text`` into the dashboard's tag filter, so its cards come first."""
+    box = page.get_by_placeholder(re.compile("Filter")).filter(visible=True).first
+    box.fill(text)
+    box.press("Enter")
 
-    Returns ``{file name: path}``; raises when a dashboard never shows its text.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    taken = {}
+
+def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> list[Path]:
+    """Take ``shots`` (file name -> (dashboard, text, filter)) from the server at ``url``."""
+    taken = []
     with browser_page() as page:
-        for name in names or DASHBOARDS:
-            dashboard, text = DASHBOARDS[name]
+        for name, (dashboard, text, tag_filter) in shots.items():
             page.goto("about:blank")  # a fresh app: nothing kept from the last shot
             page.goto(f"{url}/#{dashboard}", wait_until="domcontentloaded")
             if dashboard == "graphs":  # open the model's node, as the tutorial says
@@ -144,48 +150,87 @@ def capture(url: str, out_dir: str | Path, names=None, timeout_ms: int = 60000) 
                 node.dblclick(force=True)
             elif dashboard == "projector":  # a WebGL canvas, then the points settle
                 _wait_for_frame_canvas(page, timeout_ms)
+                if "learned" in text:  # its own run (notebook 06)
+                    _choose(page, "run", next(r for r in _projector_runs(url)
+                                              if "learned_features_" in r))
                 for _ in range(2):  # a late load can reset the menu: check again
                     _choose(page, "tensor", text)
                     page.wait_for_timeout(4000)
                 _choose(page, "Color by", "label")  # the tutorial's tip
             else:
                 _visible(page, text).wait_for(timeout=timeout_ms)
-            if name == "tb_images_predictions.png":
+            if tag_filter:
+                _filter(page, tag_filter)
+                page.wait_for_timeout(1500)
                 _show(page, text)
             if dashboard == "hparams":  # wide enough for the metrics' columns
                 page.set_viewport_size(HPARAMS_VIEWPORT)
             page.mouse.move(1, 1)  # no tooltip from where the pointer last was
-            page.wait_for_timeout(2500)  # let charts and images finish drawing
+            page.wait_for_timeout(3000)  # let charts and images finish drawing
             page.screenshot(path=str(out_dir / name))
             page.set_viewport_size(VIEWPORT)
-            taken[name] = out_dir / name
+            taken.append(out_dir / name)
     return taken
 
 
-def capture_empty(out_dir: str | Path) -> Path:
-    """TensorBoard on an empty run, as notebook 01 leaves it."""
-    with tempfile.TemporaryDirectory() as logdir:
-        (Path(logdir) / "fashion_mnist_experiment_1").mkdir()
-        with TensorBoardServer(logdir) as tb, browser_page(EMPTY_VIEWPORT) as page:
-            page.goto(tb.url + "/", wait_until="networkidle")
-            page.get_by_text("No dashboards are active").first.wait_for(timeout=60000)
-            path = Path(out_dir) / "tb_01_empty.png"
-            page.screenshot(path=str(path))
-    return path
+def _projector_runs(url: str) -> list[str]:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/data/plugin/projector/runs", timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def series_pictures(out_dir: Path) -> list[Path]:
+    """Run the six notebooks with their defaults in a scratch folder laid out as the
+    project is (``notebooks/``, ``data``, ``runs/``); after each one, its pictures."""
+    import shutil
+    import subprocess
+
+    import papermill as pm
+
+    from fmtb_helpers import board, paths
+
+    from ..servers import stop_servers
+
+    taken, before = [], {i.pid for i in board.running_servers()}
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        shutil.copytree(paths.notebooks_dir(), root / "notebooks",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        (root / "data").symlink_to(paths.data_root())
+        (root / "runs").mkdir()
+        server = subprocess.Popen(  # what %tensorboard in notebook 01 starts
+            [str(board.tensorboard_binary()), "--logdir", "../runs", *board.SERVER_FLAGS],
+            cwd=root / "notebooks", stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(300):
+                info = next((i for i in board.running_servers() if i.pid == server.pid), None)
+                if info:
+                    break
+                time.sleep(0.2)
+            url = f"http://localhost:{info.port}"
+            for notebook in sorted((root / "notebooks").glob("0[1-6]_*.ipynb")):
+                print(f"running {notebook.stem} ...", flush=True)
+                pm.execute_notebook(str(notebook), str(root / f"executed-{notebook.name}"),
+                                    cwd=str(notebook.parent), progress_bar=False,
+                                    kernel_name="python3")
+                time.sleep(7)  # TensorBoard re-reads the logs every 5 s
+                taken += capture(url, out_dir, SHOTS[notebook.name[:2]])
+        finally:
+            stop_servers([i for i in board.running_servers() if i.pid not in before])
+    return taken
 
 
 def main(argv: list[str]) -> int:
-    runs_dir, out_dir = argv[0], argv[1]
-    sweep_dir = argv[2] if len(argv) > 2 else None
-    capture_empty(out_dir)
-    hparams = ["tb_hparams.png"] if sweep_dir else []
-    taken = {}
-    with TensorBoardServer(runs_dir) as tb:
-        taken.update(capture(tb.url, out_dir, [n for n in DASHBOARDS if n not in hparams]))
-    if sweep_dir:
-        with TensorBoardServer(sweep_dir) as tb:
-            taken.update(capture(tb.url, out_dir, hparams))
-    for path in taken.values():
+    out_dir = Path(argv[0])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    taken = series_pictures(out_dir)
+    if len(argv) > 1:
+        with TensorBoardServer(argv[1]) as tb:
+            taken += capture(tb.url, out_dir, SWEEP_SHOT)
+    for path in taken:
         print(f"{path} ({path.stat().st_size // 1024} KB)")
     return 0
 

@@ -1,0 +1,94 @@
+"""Every picture the notebooks or the README show, read back with tesseract: it must
+contain the tags its caption names (in backticks) and no path of the machine or
+build folder it was taken on."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None,
+                                reason="tesseract is missing: apt-get install tesseract-ocr")
+
+
+def shown_pictures():
+    """(where, caption, picture) for every ![caption](picture) of the notebooks and README."""
+    found = []
+    sources = [(ROOT / "README.md", ROOT / "README.md")]
+    for path in sorted((ROOT / "notebooks").glob("0[1-6]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                sources.append((path, cell.source))
+    for where, text in sources:
+        text = text.read_text() if isinstance(text, Path) else text
+        for caption, target in re.findall(r"!\[([^\]]+)\]\(([^)]+)\)", text):
+            found.append((where.name, caption, (where.parent / target).resolve()))
+    return found
+
+
+PICTURES = shown_pictures()
+
+
+def squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def read_back(picture: Path, tmp_path: Path) -> str:
+    """The picture's text, as tesseract reads it from a copy at twice the size."""
+    big = tmp_path / "big.png"
+    with Image.open(picture) as image:
+        image.convert("L").resize((image.width * 2, image.height * 2)).save(big)
+    return subprocess.run(["tesseract", str(big), "-", "--psm", "11"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_every_picture_exists_and_names_its_tags():
+    assert PICTURES
+    for where, caption, picture in PICTURES:
+        assert picture.is_file(), f"{where}: {picture} is missing"
+        assert re.findall(r"`([^`]+)`", caption), f"{where}: caption names no tag: {caption}"
+
+
+@pytest.mark.parametrize("where, caption, picture", PICTURES,
+                         ids=[f"{w}:{p.name}" for w, _, p in PICTURES])
+def test_picture_shows_what_its_caption_says(where, caption, picture, tmp_path):
+    text = read_back(picture, tmp_path)
+    seen = squash(text)
+    for tag in re.findall(r"`([^`]+)`", caption):
+        assert squash(tag) in seen, f"{picture.name}: {tag!r} not read back from:\n{text}"
+    for path in ("/tmp/", "/work/", "/home/", "/root/", "build/", "screenshots-run"):
+        assert path not in text, f"{picture.name} shows {path!r}"
+
+
+def prediction_figures():
+    """(printed labels, figure) for each cell of notebook 05 that prints a batch's
+    labels and draws that batch with plot_classes_preds."""
+    import ast
+    import base64
+
+    found = []
+    nb = nbformat.read(ROOT / "notebooks" / "05_track_training.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "plot_classes_preds(net" not in cell.source:
+            continue
+        printed = [o.text for o in cell.outputs if o.output_type == "stream"]
+        figures = [o.data["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})]
+        if printed and figures:
+            found.append((ast.literal_eval(printed[0].strip()), base64.b64decode(figures[0])))
+    return found
+
+
+def test_prediction_figures_are_titled_with_their_images_labels(tmp_path):
+    """The stored figures of notebook 05, read back: each image's '(label: …)' is the
+    label printed for that image (once, all four were titled with another batch's)."""
+    figures = prediction_figures()
+    assert len(figures) == 2  # before and after training
+    for labels, png in figures:
+        picture = tmp_path / "figure.png"
+        picture.write_bytes(png)
+        text = " ".join(read_back(picture, tmp_path).split())
+        assert re.findall(r"\(label: ([^)]+)\)", text) == labels, text
