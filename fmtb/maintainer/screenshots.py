@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 import tempfile
 import time
@@ -131,8 +130,9 @@ def _show(page, text: str) -> None:
 
 def _filter(page, text: str) -> None:
     """Type ``text`` into the dashboard's tag filter, so its cards come first."""
-    box = page.get_by_placeholder(re.compile("Filter")).filter(visible=True).first
-    box.fill(text)
+    box = page.get_by_label("Filter tags (regular expressions supported)")
+    box = box.filter(visible=True).first
+    box.fill(text, timeout=60000)
     box.press("Enter")
 
 
@@ -150,15 +150,19 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 node.dblclick(force=True)
             elif dashboard == "projector":  # a WebGL canvas, then the points settle
                 _wait_for_frame_canvas(page, timeout_ms)
-                if "learned" in text:  # its own run (notebook 06)
+                if "learned" in text:  # its own run (notebook 06), its only tensor
                     _choose(page, "run", next(r for r in _projector_runs(url)
                                               if "learned_features_" in r))
-                for _ in range(2):  # a late load can reset the menu: check again
-                    _choose(page, "tensor", text)
                     page.wait_for_timeout(4000)
+                else:
+                    for _ in range(2):  # a late load can reset the menu: check again
+                        _choose(page, "tensor", text)
+                        page.wait_for_timeout(4000)
                 _choose(page, "Color by", "label")  # the tutorial's tip
             else:
                 _visible(page, text).wait_for(timeout=timeout_ms)
+            if name == "tb_05_predictions.png":  # big enough to read the titles
+                page.get_by_text("Show actual image size").first.click()
             if tag_filter:
                 _filter(page, tag_filter)
                 page.wait_for_timeout(1500)
