@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from fmtb_helpers import board
-
 from fmtb import runner, servers, sweep
 from conftest import FMTB, assert_refused, fmtb
 
@@ -74,7 +72,14 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
         assert float(groups[name]["hparams"]["lr"]) == lr
         metrics = {m["name"]["tag"]: m["value"] for m in groups[name]["metricValues"]}
         assert 0 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0
-    assert board.running_servers() == []
+    # the sweep's TensorBoard servers (and this test's) are gone; found by their logdir,
+    # not by what else runs on the machine
+    assert _processes_naming(sweep_dir) == []
+
+
+def _processes_naming(path) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if str(path) in line]
 
 
 def test_ctrl_c_leaves_no_connection_files(tmp_path, real_data_root):
@@ -94,6 +99,7 @@ def test_ctrl_c_leaves_no_connection_files(tmp_path, real_data_root):
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()
         time.sleep(1)  # the kernel is starting or running
+        assert _processes_naming(tmp)  # the zygote and its kernels name it: found below
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -105,3 +111,9 @@ def test_ctrl_c_leaves_no_connection_files(tmp_path, real_data_root):
     assert "fmtb sweep: interrupted" in err.splitlines() and "Traceback" not in err
     assert [p for p in left if p.suffix == ".json"] == []
     assert out.startswith("Sweep of 2 configurations (lr: 2 values) into ")
+    # its kernel (named by its connection file) and TensorBoard (by its logdir) end too
+    deadline = time.monotonic() + 20
+    while _processes_naming(tmp) + _processes_naming(tmp_path / "runs"):
+        assert time.monotonic() < deadline, _processes_naming(tmp) + _processes_naming(
+            tmp_path / "runs")
+        time.sleep(0.5)
