@@ -96,7 +96,8 @@ def _duration(seconds: float) -> str:
 @contextlib.contextmanager
 def _own_tmpdir():
     """Point ``$TMPDIR`` (for this process and all it starts: kernels, TensorBoard)
-    at a new folder, removed at the end however the sweep ends but SIGKILL."""
+    at a new folder, removed at the end: normally, on an error or on Ctrl-C (a
+    SIGTERM or SIGHUP reaches this only where fmtb turns it into an exception)."""
     saved = os.environ.get("TMPDIR")
     own = tempfile.mkdtemp(prefix="fmtb-sw-")  # short: the zygote's socket path is limited
     os.environ["TMPDIR"], tempfile.tempdir = own, None
