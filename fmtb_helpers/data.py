@@ -87,7 +87,7 @@ def check_file(path: Path) -> None:
     if sha256(path) != expected:
         raise DataError(
             f"{path} is truncated or corrupt (its SHA-256 is not Fashion-MNIST's); "
-            f"delete it and run 'fmtb data' to fetch it again.")
+            f"delete it and run 'fmtb data --data-root {path.parents[2]}' to fetch it again.")
 
 
 def _gunzip(source: Path):

@@ -47,7 +47,8 @@ def test_corrupt_raw_file_is_named(tmp_path, small_idx):
     raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     victim = raw / "t10k-labels-idx1-ubyte"
     victim.write_bytes(victim.read_bytes()[:-3])
-    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"):
+    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"
+                                             ".*fmtb data --data-root .*root' to fetch it"):
         data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
 
 
