@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import os
 import re
 from pathlib import Path
 
@@ -48,13 +49,18 @@ def merge(declarations) -> dict[str, object]:
     return merged
 
 
-def _int(name: str, text: str, lo: int | None = None, hi: int | None = None) -> int:
+def _int(name: str, text: str, lo: int | None = None, hi: int | None = None,
+         why: str = "") -> int:
+    """``text`` as a whole number in ``lo`` .. ``hi``; ``why`` explains an upper
+    bound that is a safety limit rather than the parameter's natural range."""
     try:
         value = int(text)
     except ValueError:
         raise ParameterError(f"{name} must be a whole number, not {text!r}") from None
+    if hi is not None and value > hi and why:
+        raise ParameterError(f"{name} must be at most {hi} ({why}), not {value}")
     if lo is not None and value < lo or hi is not None and value > hi:
-        bounds = (f"at least {lo}" if hi is None else f"between {lo} and {hi}")
+        bounds = (f"at least {lo}" if hi is None or why else f"between {lo} and {hi}")
         raise ParameterError(f"{name} must be {bounds}, not {value}")
     return value
 
@@ -102,11 +108,19 @@ def _run_name(name: str, text: str) -> str:
 
 
 TRAIN_SIZE, TEST_SIZE = 60000, 10000
+# NumPy's seeding (np.random.seed, RandomState) takes 0 .. 2**32 - 1; Python's and
+# torch's take more, so that is the range every seeder accepts.
+MAX_SEED = 2**32 - 1
+# More torch threads than cores only makes them wait for each other; a few per core
+# leaves room to try oversubscription, and refuses a typo such as 100000 (each
+# thread is a real OS thread with its own stack).
+MAX_THREADS_PER_CPU = 4
 
-# Parameters with a range; others are parsed by their default's type.
+# Parameters with a range; others are parsed by their default's type. A batch
+# cannot hold more images than the training set has.
 CHECKS = {
-    "batch_size": lambda n, v: _int(n, v, 1),
-    "seed": lambda n, v: _int(n, v, 0),
+    "batch_size": lambda n, v: _int(n, v, 1, TRAIN_SIZE, "the training set's size"),
+    "seed": lambda n, v: _int(n, v, 0, MAX_SEED),
     "epochs": lambda n, v: _int(n, v, 1),
     "log_every": lambda n, v: _int(n, v, 1),
     "train_subset": lambda n, v: _int(n, v, 0, TRAIN_SIZE),
@@ -114,7 +128,9 @@ CHECKS = {
     "n_features": lambda n, v: _int(n, v, 1, TEST_SIZE),
     "eval_every": lambda n, v: _int(n, v, 1),
     "eval_images": lambda n, v: _int(n, v, 0, TEST_SIZE),
-    "num_threads": lambda n, v: _int(n, v, 0),
+    "num_threads": lambda n, v: _int(n, v, 0, MAX_THREADS_PER_CPU * (os.cpu_count() or 1),
+                                     f"{MAX_THREADS_PER_CPU} per core of this machine; "
+                                     f"0 keeps torch's default"),
     "lr": lambda n, v: _float(n, v, positive=True),
     "momentum": lambda n, v: _float(n, v, below=1.0),
     "device": _device,
@@ -135,9 +151,19 @@ def parse_value(name: str, text: str, default: object) -> object:
     return text
 
 
+# Parameters the runner sets itself: a user's value would be silently overridden.
+RUNNER_OWNED = {
+    "fresh_run": "fresh_run is set by fmtb itself (it opens the run before the notebooks "
+                 "start); to reuse an existing run name, pass --replace instead",
+}
+
+
 def check_names(given: list[str], known: list[str]) -> None:
-    """Refuse names no chosen notebook declares, suggesting the closest known one."""
+    """Refuse names no chosen notebook declares, suggesting the closest known one,
+    and names the runner sets itself."""
     for name in given:
+        if name in RUNNER_OWNED:
+            raise ParameterError(RUNNER_OWNED[name])
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else (

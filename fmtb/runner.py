@@ -123,7 +123,7 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
     try:
         # Notebooks resolve data_root from their own folder: do the same here.
         with _cwd(paths.notebooks_dir()):
-            data.ensure_data(data_root)
+            data.ensure_data(data_root, check_only=True)  # input checking writes nothing
     except data.DataError as exc:
         raise UsageError(str(exc)) from None
 

@@ -3,12 +3,18 @@
 Each combination is its own run, ``<runs_dir>/sweep_N/<name>_<value>-...``;
 notebook 06 records ``add_hparams`` in it, so TensorBoard's HParams dashboard
 compares them. One failing combination does not stop the others; failures are
-listed at the end (exit code 1).
+listed at the end (exit code 1). Everything the sweep and its kernels put in
+``$TMPDIR`` (kernel connection files, with their keys) goes to a folder of its
+own, removed at the end, Ctrl-C included.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,11 +69,52 @@ def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
         for name, values in grid.items():
             if any(n == name for n, _ in pairs):
                 raise params.ParameterError(f"{name} is in --grid and in -p; give it once")
-            for value in values:
-                params.parse_value(name, value, declarations[name])
+            parsed = [params.parse_value(name, value, declarations[name]) for value in values]
+            for i, value in enumerate(parsed):  # 0.001 and 1e-3 would be one run twice
+                if value in parsed[:i]:
+                    raise params.ParameterError(
+                        f"--grid {name} gives {value!r} twice ({values[parsed.index(value)]!r} "
+                        f"and {values[i]!r}); give each value once")
         params.parse(pairs, declarations)
     except params.ParameterError as exc:
         raise runner.UsageError(str(exc)) from None
+    folders: dict[str, dict[str, str]] = {}
+    for combo in combinations(grid):
+        other = folders.setdefault(run_name(combo), combo)
+        if other is not combo:
+            diff = [n for n in combo if combo[n] != other[n]]
+            raise runner.UsageError(
+                f"--grid {diff[0]} values {other[diff[0]]!r} and {combo[diff[0]]!r} would share "
+                f"the folder {run_name(combo)}; give values that differ in letters or digits")
+
+
+def _duration(seconds: float) -> str:
+    return (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
+            else f"{seconds / 3600:.1f} h")
+
+
+@contextlib.contextmanager
+def _own_tmpdir():
+    """Point ``$TMPDIR`` (for this process and all it starts: kernels, TensorBoard)
+    at a new folder, removed at the end: normally, on an error or on Ctrl-C (a
+    SIGTERM or SIGHUP reaches this only where fmtb turns it into an exception)."""
+    saved = os.environ.get("TMPDIR")
+    own = tempfile.mkdtemp(prefix="fmtb-sw-")  # short: the zygote's socket path is limited
+    os.environ["TMPDIR"], tempfile.tempdir = own, None
+    try:
+        yield own
+    finally:
+        if saved is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved
+        tempfile.tempdir = None
+
+        def gone_already(function, path, exc_info):  # removed meanwhile by its owner
+            if not issubclass(exc_info[0], FileNotFoundError):
+                raise exc_info[1]
+
+        shutil.rmtree(own, onerror=gone_already)
 
 
 def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=None,
@@ -79,7 +126,11 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
     combos = combinations(grid)
     sweep_dir = _next_sweep_dir(paths.runs_dir(runs_dir))
     out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / sweep_dir.name
-    with runner.warm_kernels(kernels) as zygote:  # one for the whole sweep
+    sizes = ", ".join(f"{name}: {len(values)} value{'s' * (len(values) > 1)}"
+                      for name, values in grid.items())
+    log(f"Sweep of {len(combos)} configuration{'s' * (len(combos) > 1)} ({sizes}) into "
+        f"{sweep_dir}; each trains (05) and assesses (06) once", flush=True)
+    with _own_tmpdir(), runner.warm_kernels(kernels) as zygote:  # one zygote for the sweep
         failures = _run_all(combos, pairs, sweep_dir, out_dir, progress, log, zygote)
     log(f"Sweep written to {sweep_dir} ({len(combos) - len(failures)} of {len(combos)} "
         f"configurations); compare them in the HParams dashboard: tensorboard --logdir "
@@ -93,6 +144,7 @@ def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
              zygote) -> list[tuple[str, str]]:
     """Each combination in turn, past failures; the failed ones and why."""
     failures = []
+    began = time.perf_counter()
     for i, combo in enumerate(combos, 1):
         name = run_name(combo)
         started = time.perf_counter()
@@ -103,9 +155,13 @@ def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
             runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None,
                            zygote=zygote)
             accuracy = runner.reported_accuracy(plan.out_dir)
-            log(f"done in {time.perf_counter() - started:.0f} s, test accuracy {accuracy:.1%}",
-                flush=True)
+            outcome = (f"done in {_duration(time.perf_counter() - started)}, "
+                       f"test accuracy {accuracy:.1%}")
         except (runner.UsageError, runner.NotebookFailed) as exc:
-            log("FAILED", flush=True)
+            outcome = "FAILED"
             failures.append((name, str(exc)))
+        # the time left, extrapolated from the configurations done so far
+        left = (time.perf_counter() - began) / i * (len(combos) - i)
+        log(outcome + (f" (about {_duration(left)} left)" if i < len(combos) else ""),
+            flush=True)
     return failures

@@ -15,11 +15,12 @@ left behind.
 """
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 from . import paths
@@ -68,12 +69,18 @@ def _mirror_dir(mirror: str | Path | None) -> Path:
                 else os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)
 
 
-def _how_to_get_it(raw: Path, mirror: Path) -> str:
-    return (f"Fashion-MNIST is not under {raw} and could not be fetched. Provide it in one "
-            f"of three ways: (1) put the four IDX files in {raw}; (2) point "
-            f"${MIRROR_ENV} at a folder with the four .gz files (on Debian: apt-get install "
-            f"dataset-fashion-mnist, which fills {DEFAULT_MIRROR}); (3) go online and run "
-            f"'fmtb data' to download it with torchvision.")
+def _how_to_get_it(root: Path, mirror: Path, missing: list[str], cause: str = "") -> str:
+    raw, lacks = raw_dir(root), [f"{n}.gz" for n in missing if not (mirror / f"{n}.gz").is_file()]
+    what = f"{root} does not exist" if not root.exists() else f"{', '.join(missing)} missing"
+    if not lacks:  # only when checking: the mirror would serve
+        return (f"Fashion-MNIST is not under {raw} ({what}); the mirror {mirror} has it: run "
+                f"'fmtb data --data-root {root}' to decompress it there first")
+    what += (f"; {mirror} lacks {', '.join(lacks)}" if mirror.is_dir() else "") + cause
+    return (f"Fashion-MNIST is not under {raw} ({what}). Provide it in one of three ways: "
+            f"(1) put the four IDX files in {raw}; (2) point ${MIRROR_ENV} at a folder with the "
+            f"four .gz files (on Debian: apt-get install dataset-fashion-mnist, which fills "
+            f"{DEFAULT_MIRROR}); (3) go online. For (2) and (3), run 'fmtb data --data-root "
+            f"{root}'.")
 
 
 def check_file(path: Path) -> None:
@@ -82,21 +89,29 @@ def check_file(path: Path) -> None:
     if sha256(path) != expected:
         raise DataError(
             f"{path} is truncated or corrupt (its SHA-256 is not Fashion-MNIST's); "
-            f"delete it and run 'fmtb data' to fetch it again.")
+            f"delete it and run 'fmtb data --data-root {path.parents[2]}' to fetch it again.")
 
 
-def _present(raw: Path) -> list[str]:
-    return [name for name in SHA256 if (raw / name).is_file()]
+def _gunzip(source: Path):
+    """The decompressed blocks of ``source``; a DataError blaming it if it cannot be read."""
+    try:
+        with gzip.open(source, "rb") as src:
+            while block := src.read(1 << 20):
+                yield block
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{source} could not be read as gzip ({exc}); it is truncated or "
+                        f"corrupt: reinstall the mirror or unset ${MIRROR_ENV}.") from exc
 
 
 def _from_mirror(raw: Path, mirror: Path, names: list[str]) -> None:
-    raw.mkdir(parents=True, exist_ok=True)
     for name in names:
-        source = mirror / f"{name}.gz"
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=raw)
-        try:
-            with os.fdopen(fd, "wb") as out, gzip.open(source, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
+        source, tmp = mirror / f"{name}.gz", None
+        try:  # errors reading the source are _gunzip's; the rest are about writing
+            raw.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=raw)
+            with os.fdopen(fd, "wb") as out:
+                for block in _gunzip(source):
+                    out.write(block)
             if sha256(Path(tmp)) != SHA256[name]:
                 raise DataError(
                     f"{source} does not hold Fashion-MNIST's {name} (SHA-256 mismatch); "
@@ -104,11 +119,13 @@ def _from_mirror(raw: Path, mirror: Path, names: list[str]) -> None:
                     f"or unset ${MIRROR_ENV}.")
             os.chmod(tmp, 0o644)
             os.replace(tmp, raw / name)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise DataError(f"{source} could not be read as gzip ({exc}); it is truncated "
-                            f"or corrupt: reinstall the mirror or unset ${MIRROR_ENV}.") from None
+        except OSError as exc:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise DataError(f"could not write {raw / name}: {exc.strerror or exc}; "
+                            f"{'free some disk space' if full else 'make it writable'} or "
+                            f"choose another data_root") from exc
         finally:
-            if os.path.exists(tmp):
+            if tmp and os.path.lexists(tmp):
                 os.unlink(tmp)
 
 
@@ -120,27 +137,32 @@ def _download(root: Path) -> None:
 
 
 def ensure_data(data_root: str | Path | None = None, *, mirror: str | Path | None = None,
-                download: bool = True, verify: bool = True) -> Path:
+                download: bool = True, verify: bool = True, check_only: bool = False) -> Path:
     """Make sure the four IDX files are under ``<data_root>/FashionMNIST/raw``.
 
     Returns the raw folder. Raises :class:`DataError` with a one-line message
-    when the data is damaged or cannot be had.
+    when the data is damaged or cannot be had. ``check_only`` writes nothing (no
+    folder, no decompression, no download): the files must be there already.
     """
     root = paths.data_root(data_root)
     raw = raw_dir(root)
     mirror_dir = _mirror_dir(mirror)
-    missing = [name for name in SHA256 if name not in _present(raw)]
-    if missing and all((mirror_dir / f"{name}.gz").is_file() for name in missing):
-        _from_mirror(raw, mirror_dir, missing)
-        missing = []
-    if missing and download:
-        try:
-            _download(root)
-        except Exception:  # no network, DNS failure, HTTP error, bad MD5 ...
-            pass
-        missing = [name for name in SHA256 if name not in _present(raw)]
+    for path in (raw / name for name in SHA256):
+        if path.exists() and not path.is_file():
+            raise DataError(f"{path} is not a file (a folder?), where Fashion-MNIST's data "
+                            f"should be; remove it and run 'fmtb data --data-root {root}'")
+    missing, cause = [name for name in SHA256 if not (raw / name).is_file()], ""
+    if missing and not check_only:
+        if all((mirror_dir / f"{name}.gz").is_file() for name in missing):
+            _from_mirror(raw, mirror_dir, missing)
+        elif download:
+            try:
+                _download(root)
+            except Exception as exc:  # no network, DNS failure, HTTP error, bad MD5 ...
+                cause = " ".join(f"; the download failed: {type(exc).__name__}: {exc}".split())
+        missing = [name for name in SHA256 if not (raw / name).is_file()]
     if missing:
-        raise DataError(_how_to_get_it(raw, mirror_dir))
+        raise DataError(_how_to_get_it(root, mirror_dir, missing, cause))
     if verify:
         for name in SHA256:
             check_file(raw / name)

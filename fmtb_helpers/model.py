@@ -2,7 +2,9 @@
 is the same), and safe checkpoints of its weights."""
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -33,19 +35,30 @@ class Net(nn.Module):
         return x
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be written or read back; the message names it."""
+
+
 def save_checkpoint(net: nn.Module, path: str | Path, **meta) -> Path:
     """Write ``net``'s weights (and plain ``meta`` values) atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
+    buffer = io.BytesIO()  # serialised first: write errors then come with their errno
+    torch.save({"state_dict": state, "meta": meta}, buffer)
+    tmp = None
     try:
-        torch.save({"state_dict": state, "meta": meta}, tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(buffer.getbuffer())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise CheckpointError(f"could not save {path}: {exc.strerror or exc}; free some disk "
+                              f"space or choose a writable runs_dir, then run notebook 05 "
+                              f"again") from exc
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
     return path
 
@@ -60,7 +73,16 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
     if not path.is_file():
         raise CheckpointMissing(
             f"no trained model at {path}: run notebook 05 (training) for this run first.")
-    saved = torch.load(path, map_location=device, weights_only=True)
     net = Net().to(device)
-    net.load_state_dict(saved["state_dict"])
-    return net, saved.get("meta", {})
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(saved, dict):
+            raise TypeError(f"it holds a {type(saved).__name__}, not a dict")
+        net.load_state_dict(saved["state_dict"])
+        meta = saved.get("meta", {})
+    except (OSError, EOFError, RuntimeError, LookupError, TypeError,
+            pickle.UnpicklingError) as exc:
+        cause = (str(exc).strip().split(". ")[0].splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"{path} is truncated, corrupt or not this Net's checkpoint "
+                              f"({cause}); run notebook 05 again to save it anew") from exc
+    return net, meta

@@ -47,7 +47,8 @@ def test_corrupt_raw_file_is_named(tmp_path, small_idx):
     raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     victim = raw / "t10k-labels-idx1-ubyte"
     victim.write_bytes(victim.read_bytes()[:-3])
-    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"):
+    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"
+                                             ".*fmtb data --data-root .*root' to fetch it"):
         data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
 
 
@@ -160,3 +161,126 @@ def test_real_in_memory_data_matches_torchvision(real_data_root):
     mem_train, mem_test = data.load_datasets(real_data_root, in_memory=True)
     assert torch.equal(tv_train.data, mem_train.data)
     assert torch.equal(tv_test.targets, mem_test.targets)
+
+
+# --- errors that name the file and say what to do ------------------------------
+
+def _full_disk(monkeypatch):
+    """Temporary files that live on /dev/full: every write fails with ENOSPC, as on
+    a full disk (a real one, from the kernel)."""
+    import os
+    import tempfile
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+
+    def mkstemp(suffix="", prefix="tmp", dir=None, text=False):
+        name = os.path.join(dir, f"{prefix}full{suffix}")
+        os.symlink("/dev/full", name)
+        return os.open(name, os.O_WRONLY), name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def test_a_full_disk_is_not_blamed_on_the_mirror(tmp_path, small_idx, monkeypatch):
+    mirror, _ = small_idx
+    _full_disk(monkeypatch)
+    with pytest.raises(data.DataError) as err:
+        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    message = str(err.value)
+    raw = data.raw_dir(tmp_path / "root")
+    assert f"could not write {raw / 'train-images-idx3-ubyte'}" in message
+    assert "No space left on device" in message and "free some disk space" in message
+    assert "gzip" not in message and "reinstall" not in message and "\n" not in message
+    assert list(raw.iterdir()) == []  # no temporary file left
+
+
+def test_a_folder_where_a_data_file_should_be_is_named(tmp_path, small_idx):
+    mirror, _ = small_idx
+    raw = data.raw_dir(tmp_path / "root")
+    (raw / "train-labels-idx1-ubyte").mkdir(parents=True)
+    with pytest.raises(data.DataError) as err:
+        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    message = str(err.value)
+    assert f"{raw / 'train-labels-idx1-ubyte'} is not a file" in message
+    assert "remove it" in message and "gzip" not in message and "reinstall" not in message
+
+
+def test_a_folder_where_a_mirror_file_should_be_is_named(tmp_path, small_idx):
+    mirror, _ = small_idx
+    gz = mirror / "t10k-images-idx3-ubyte.gz"
+    gz.unlink()
+    gz.mkdir()
+    with pytest.raises(data.DataError) as err:
+        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    message = str(err.value)
+    assert f"{mirror} lacks t10k-images-idx3-ubyte.gz" in message and "gzip" not in message
+
+
+def test_the_missing_file_is_named(tmp_path, small_idx):
+    mirror, _ = small_idx
+    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(data.DataError) as err:
+        data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=False)
+    message = str(err.value)
+    assert "(t10k-labels-idx1-ubyte missing" in message
+    assert "train-images-idx3-ubyte" not in message  # only what is missing
+
+
+def test_the_downloads_error_is_kept(tmp_path, small_idx, monkeypatch):
+    """torchvision's download from a loopback server that answers 404 to everything."""
+    from torchvision.datasets import FashionMNIST
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(FashionMNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
+        with pytest.raises(data.DataError) as err:
+            data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=True)
+    finally:
+        server.shutdown()
+    message = str(err.value)
+    assert "the download failed: RuntimeError: Error downloading train-images-idx3-ubyte" in message
+    assert "HTTP Error 501" in message  # the cause torchvision gives, on one line
+    assert "\n" not in message
+
+
+def test_check_only_writes_nothing(tmp_path, small_idx):
+    mirror, _ = small_idx
+    for root in (tmp_path / "missing", tmp_path / "empty"):
+        if root.name == "empty":
+            root.mkdir()
+        with pytest.raises(data.DataError) as err:
+            data.ensure_data(root, mirror=mirror, check_only=True)
+        assert f"run 'fmtb data --data-root {root}'" in str(err.value)
+        assert not root.exists() or list(root.iterdir()) == []
+    assert f"{tmp_path / 'missing'} does not exist" in str(err.value) or "empty" in str(root)
+    raw = data.ensure_data(tmp_path / "full", mirror=mirror)
+    assert data.ensure_data(tmp_path / "full", mirror=tmp_path / "none", check_only=True) == raw
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"damaged")
+    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"):
+        data.ensure_data(tmp_path / "full", mirror=mirror, check_only=True)
+    assert (raw / "t10k-labels-idx1-ubyte").read_bytes() == b"damaged"
+
+
+@pytest.mark.skipif(not REAL_MIRROR.is_dir(), reason="Debian's dataset-fashion-mnist is absent")
+@pytest.mark.parametrize("where", ["absolute", "relative"])
+def test_a_missing_data_root_is_refused_before_anything_is_written(tmp_path, where):
+    from fmtb_helpers import paths
+
+    from conftest import assert_refused, fmtb
+
+    name = f"fmtb-test-missing-{tmp_path.name}"
+    root = tmp_path / name if where == "absolute" else paths.notebooks_dir() / name
+    given = str(root) if where == "absolute" else name
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                "-p", "data_root", given, env={data.MIRROR_ENV: str(REAL_MIRROR)})
+    try:
+        assert_refused(proc, f"{root} does not exist", f"fmtb data --data-root {root}")
+        assert not root.exists() and list(tmp_path.iterdir()) == []
+    finally:
+        if where == "relative" and root.exists():
+            import shutil
+
+            shutil.rmtree(root)

@@ -36,3 +36,83 @@ def test_checkpoint_is_loaded_weights_only(tmp_path):
 def test_missing_checkpoint_says_run_05(tmp_path):
     with pytest.raises(model.CheckpointMissing, match="run notebook 05"):
         model.load_checkpoint(tmp_path / "net.pt")
+
+
+def _saved(tmp_path) -> bytes:
+    torch.manual_seed(0)
+    return model.save_checkpoint(model.Net(), tmp_path / "good" / "net.pt").read_bytes()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda b: b[:100],              # truncated in its header
+    lambda b: b[:len(b) // 2],      # truncated half-way
+    lambda b: b"",                  # empty
+    lambda b: b"\0" * 4096,         # zeros
+    lambda b: b"not a checkpoint\n" * 100,
+    lambda b: b[:-200] + bytes(200),  # its zip directory overwritten
+])
+def test_a_damaged_checkpoint_names_the_file_and_says_run_05(tmp_path, damage):
+    path = tmp_path / "run" / "net.pt"
+    path.parent.mkdir()
+    path.write_bytes(damage(_saved(tmp_path)))
+    with pytest.raises(model.CheckpointError) as err:
+        model.load_checkpoint(path)
+    message = str(err.value)
+    assert str(path) in message and "run notebook 05 again" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("saved", [
+    {"state_dict": {"fc1.weight": torch.zeros(3, 3)}, "meta": {}},  # another network
+    {"weights": {}},                                                 # no state_dict
+    torch.zeros(3),                                                  # not a dict at all
+    [1, 2],
+])
+def test_a_checkpoint_of_something_else_names_the_file(tmp_path, saved):
+    path = tmp_path / "net.pt"
+    torch.save(saved, path)
+    with pytest.raises(model.CheckpointError, match="net.pt is truncated, corrupt or not "
+                                                    ".*run notebook 05 again"):
+        model.load_checkpoint(path)
+
+
+def _full_disk(monkeypatch):
+    """Temporary files that live on /dev/full: every write fails with ENOSPC, as on
+    a full disk (a real one, from the kernel)."""
+    import tempfile
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+
+    def mkstemp(suffix="", prefix="tmp", dir=None, text=False):
+        name = os.path.join(dir, f"{prefix}full{suffix}")
+        os.symlink("/dev/full", name)
+        return os.open(name, os.O_WRONLY), name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def test_a_full_disk_while_saving_says_so_and_leaves_nothing(tmp_path, monkeypatch):
+    _full_disk(monkeypatch)
+    path = tmp_path / "run" / "net.pt"
+    with pytest.raises(model.CheckpointError) as err:
+        model.save_checkpoint(model.Net(), path, accuracy=0.5)
+    message = str(err.value)
+    assert str(path) in message and "No space left on device" in message
+    assert "\n" not in message and "enforce fail" not in message
+    assert list(path.parent.iterdir()) == []
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = model.save_checkpoint(model.Net(), tmp_path / "net.pt", accuracy=0.5)
+    before = path.read_bytes()
+    _full_disk(monkeypatch)
+    with pytest.raises(model.CheckpointError):
+        model.save_checkpoint(model.Net(), path, accuracy=0.9)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["net.pt"]
+
+
+def test_an_unwritable_folder_is_named(tmp_path):
+    (tmp_path / "run").write_text("a file where the run folder should be")
+    with pytest.raises(model.CheckpointError, match=str(tmp_path / "run")):
+        model.save_checkpoint(model.Net(), tmp_path / "run" / "net.pt")

@@ -1,10 +1,16 @@
 """fmtb sweep: grids checked like fmtb run, one run per combination, HParams filled."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
 import pytest
 
-from fmtb_helpers import board
-
 from fmtb import runner, servers, sweep
-from conftest import assert_refused, fmtb
+from conftest import FMTB, assert_refused, fmtb
 
 
 def test_parse_grid_and_combinations():
@@ -30,6 +36,12 @@ def test_malformed_grids(items, message):
     (["--grid", "lr=0.001,nan"], ["lr must be a finite number"]),
     (["--grid", "lr=0.01", "-p", "lr", "0.1"], ["lr is in --grid and in -p"]),
     (["--grid", "lr=0.01", "-p", "n_features", "0"], ["n_features must be between 1 and 10000"]),
+    (["--grid", "lr=0.001,0.001"], ["--grid lr gives 0.001 twice ('0.001' and '0.001')",
+                                    "give each value once"]),
+    (["--grid", "lr=0.001,0.01,1e-3"], ["--grid lr gives 0.001 twice ('0.001' and '1e-3')"]),
+    (["--grid", "in_memory=true,yes"], ["--grid in_memory gives True twice"]),
+    (["--grid", "data_root=/a b,/a_b"], ["'/a b' and '/a_b' would share the folder "
+                                         "data_root__a_b"]),
 ])
 def test_bad_grids_are_refused_in_one_line(args, words, tmp_path):
     proc = fmtb("sweep", "--runs-dir", str(tmp_path), *args)
@@ -43,7 +55,11 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
                 "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "-q")
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
+    lines = out.splitlines()
+    assert lines[0].startswith("Sweep of 3 configurations (lr: 3 values) into ")
     assert "[1/3] lr_0.001 ... done" in out and "[2/3] lr_0.01 ... done" in out
+    # measured, then extrapolated: the time left after each but the last
+    assert "left)" in lines[1] and "left)" in lines[2] and "left" not in lines[3]
     assert "[3/3] lr_1e30 ... FAILED" in out
     failed = [line for line in out.splitlines() if line.startswith("failed: lr_1e30:")]
     assert failed and "notebook 05_track_training failed in cell" in failed[0]
@@ -56,4 +72,48 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
         assert float(groups[name]["hparams"]["lr"]) == lr
         metrics = {m["name"]["tag"]: m["value"] for m in groups[name]["metricValues"]}
         assert 0 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0
-    assert board.running_servers() == []
+    # the sweep's TensorBoard servers (and this test's) are gone; found by their logdir,
+    # not by what else runs on the machine
+    assert _processes_naming(sweep_dir) == []
+
+
+def _processes_naming(path) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if str(path) in line]
+
+
+def test_ctrl_c_leaves_no_connection_files(tmp_path, real_data_root):
+    """Kernel connection files hold the kernel's keys: an interrupted sweep leaves none
+    in $TMPDIR (Ctrl-C: SIGINT to the foreground process group)."""
+    # short: the kernels' zygote puts a Unix socket (at most 108 bytes of path) there
+    tmp = Path(tempfile.mkdtemp(prefix="s"))
+    proc = subprocess.Popen(
+        [FMTB, "sweep", "--grid", "lr=0.001,0.01", "-p", "train_subset", "4000", "-q",
+         "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "TMPDIR": str(tmp)})
+    try:
+        deadline = time.monotonic() + 300
+        while not list(tmp.rglob("*.json")) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no kernel started in 300 s"
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(1)  # the kernel is starting or running
+        assert _processes_naming(tmp)  # the zygote and its kernels name it: found below
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        left = list(tmp.rglob("*"))
+        shutil.rmtree(tmp)
+    assert proc.returncode == 130, out + err
+    assert "fmtb sweep: interrupted" in err.splitlines() and "Traceback" not in err
+    assert [p for p in left if p.suffix == ".json"] == []
+    assert out.startswith("Sweep of 2 configurations (lr: 2 values) into ")
+    # its kernel (named by its connection file) and TensorBoard (by its logdir) end too
+    deadline = time.monotonic() + 20
+    while _processes_naming(tmp) + _processes_naming(tmp_path / "runs"):
+        assert time.monotonic() < deadline, _processes_naming(tmp) + _processes_naming(
+            tmp_path / "runs")
+        time.sleep(0.5)
