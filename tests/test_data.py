@@ -90,8 +90,8 @@ def test_tensor_loader_matches_the_transform(tmp_path, small_idx):
     for i in (0, 5, 11):
         image, label = trainset[i]
         assert torch.allclose(x[i], image, atol=1e-6) and y[i] == label
-    loader = data.TensorLoader(x, y, batch_size=5, shuffle=True,
-                               generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    loader = data.TensorLoader(x, y, batch_size=5, shuffle=True)
     batches = list(loader)
     assert len(loader) == len(batches) == 3 and [len(b[1]) for b in batches] == [5, 5, 2]
     assert sorted(torch.cat([b[1] for b in batches]).tolist()) == sorted(y.tolist())
