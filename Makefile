@@ -24,7 +24,7 @@ run: setup
 test: setup
 	$(PYTEST) -p no:cacheprovider tests -x -q
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
-	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks -q
+	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks notebooks/ko -q
 
 # This environment as the Jupyter kernel "Python (fmtb)", for a JupyterLab installed elsewhere.
 kernel: setup
