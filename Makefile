@@ -24,7 +24,7 @@ run: setup
 test: setup
 	$(PYTEST) -p no:cacheprovider tests -x -q
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
-	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks -q
+	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks notebooks/ko -q
 
 # This environment as the Jupyter kernel "Python (fmtb)", for a JupyterLab installed elsewhere.
 kernel: setup
@@ -36,9 +36,11 @@ unit: setup
 	    tests/test_plotting.py tests/test_evaluation.py tests/test_params.py \
 	    tests/test_notebooks.py tests/test_packaging.py -q
 
-# Re-execute the notebooks in place: one clean top-to-bottom run each.
+# Re-execute the notebooks in place: one clean top-to-bottom run each; then write the
+# Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.
 notebooks: setup
 	$(BIN)/python -m fmtb.maintainer.store notebooks/0*.ipynb
+	$(BIN)/python -m fmtb.maintainer.translate
 
 # Regenerate docs/img/*.png (README and notebooks): each notebook's dashboards right
 # after it, in a default run, and the HParams of a three-rate sweep.

@@ -24,7 +24,7 @@ def cmd_run(args) -> int:
     with runner.warm_kernels(args.kernels) as zygote:
         plan = runner.plan(notebooks=args.notebooks, runs_dir=args.runs_dir,
                            run_name=args.run_name, out=args.out, pairs=args.param or [],
-                           replace=args.replace)
+                           replace=args.replace, lang=args.lang)
         runner.execute(plan, serve=args.serve, progress=not args.quiet, jobs=args.jobs,
                        zygote=zygote)
     return 0
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a notebook parameter, e.g. -p train_subset 3000")
     p.add_argument("--replace", action="store_true",
                    help="reuse an existing --run-name: the old run is moved aside, not deleted")
+    p.add_argument("--lang", choices=runner.LANGS, default="en",
+                   help="the edition: en (notebooks/) or ko (notebooks/ko/, Korean prose)")
     p.add_argument("--serve", action="store_true",
                    help="leave the series' TensorBoard server running and print its URL")
     p.add_argument("-j", "--jobs", type=int, default=2, metavar="N",

@@ -38,13 +38,23 @@ class NotebookFailed(Exception):
     """A notebook raised: one line naming notebook, cell and error; exit code 1."""
 
 
-def all_notebooks() -> list[Path]:
-    return sorted(paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+LANGS = ("en", "ko")
 
 
-def select(spec: str | None) -> list[Path]:
+def notebooks_dir(lang: str = "en") -> Path:
+    """The edition's folder, the kernels' working directory: notebooks/ or notebooks/ko/."""
+    if lang not in LANGS:
+        raise UsageError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    return paths.notebooks_dir() if lang == "en" else paths.notebooks_dir() / lang
+
+
+def all_notebooks(lang: str = "en") -> list[Path]:
+    return sorted(notebooks_dir(lang).glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(spec: str | None, lang: str = "en") -> list[Path]:
     """Notebooks named by ``01,05`` (numbers, or file names without .ipynb)."""
-    notebooks = all_notebooks()
+    notebooks = all_notebooks(lang)
     if not spec:
         return notebooks
     chosen = []
@@ -72,6 +82,11 @@ class Plan:
     values: dict[str, object]                      # checked -p values, by name
     per_notebook: dict[Path, dict[str, object]] = field(default_factory=dict)
     fresh: bool = False  # the series starts at 01: open the run anew
+    lang: str = "en"     # the edition: its folder is the kernels' working directory
+
+    @property
+    def notebooks_dir(self) -> Path:
+        return notebooks_dir(self.lang)
 
     @property
     def run_dir(self) -> Path:
@@ -95,9 +110,9 @@ def _latest_run_name(runs_dir: Path, base: str = DEFAULT_RUN_NAME) -> str:
 
 def plan(notebooks: str | None = None, runs_dir: str | None = None,
          run_name: str | None = None, out: str | None = None,
-         pairs: list[tuple[str, str]] = (), replace: bool = False) -> Plan:
+         pairs: list[tuple[str, str]] = (), replace: bool = False, lang: str = "en") -> Plan:
     """Check everything a user gave; raise UsageError (one line) on the first problem."""
-    chosen = select(notebooks)
+    chosen = select(notebooks, lang)
     per_notebook = {nb: params.declared(nb) for nb in chosen}
     declarations = params.merge(per_notebook.values())
     pairs = list(pairs)
@@ -122,7 +137,7 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
     data_root = values.get("data_root", declarations.get("data_root"))
     try:
         # Notebooks resolve data_root from their own folder: do the same here.
-        with _cwd(paths.notebooks_dir()):
+        with _cwd(notebooks_dir(lang)):
             data.ensure_data(data_root, check_only=True)  # input checking writes nothing
     except data.DataError as exc:
         raise UsageError(str(exc)) from None
@@ -136,7 +151,7 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
 
     out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / run_name
     return Plan(chosen, runs, run_name, out_dir, values, per_notebook,
-                fresh=starts_fresh)
+                fresh=starts_fresh, lang=lang)
 
 
 @contextlib.contextmanager
@@ -169,14 +184,14 @@ def start_shared_server(plan: Plan, timeout: float = 60.0):
     from tensorboard import manager
 
     args = tensorboard_arguments(plan.runs_dir)
-    key = manager.cache_key(working_directory=str(paths.notebooks_dir()),
+    key = manager.cache_key(working_directory=str(plan.notebooks_dir),
                             arguments=args, configure_kwargs={})
     running = [i for i in board.running_servers() if i.cache_key == key]
     if running:
         return running[0], False
     plan.runs_dir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([str(board.tensorboard_binary()), *args],
-                            cwd=paths.notebooks_dir(), stdout=subprocess.DEVNULL,
+                            cwd=plan.notebooks_dir, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True,
                             preexec_fn=lambda: os.nice(10))  # training comes first
     deadline = time.monotonic() + timeout
@@ -226,7 +241,7 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> 
     try:
         pm.execute_notebook(
             str(notebook), str(copy), parameters=notebook_parameters(plan, notebook),
-            kernel_name="python3", cwd=str(paths.notebooks_dir()),
+            kernel_name="python3", cwd=str(plan.notebooks_dir),
             progress_bar=progress, log_output=False, request_save_on_cell_execute=True,
             kernel_manager_class=manager_class)
     except pm.PapermillExecutionError as exc:

@@ -159,7 +159,7 @@ class Lab:
 
 def copy_project(root: Path) -> Path:
     """A fresh copy of the notebooks beside the real data, and no runs yet."""
-    shutil.copytree(paths.notebooks_dir(), root / "notebooks",
+    shutil.copytree(paths.notebooks_dir(), root / "notebooks", symlinks=True,
                     ignore=shutil.ignore_patterns("*.py", "__pycache__",
                                                   ".ipynb_checkpoints"))
     (root / "data").symlink_to(paths.data_root())

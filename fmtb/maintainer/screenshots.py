@@ -200,7 +200,7 @@ def series_pictures(out_dir: Path) -> list[Path]:
     taken, before = [], {i.pid for i in board.running_servers()}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        shutil.copytree(paths.notebooks_dir(), root / "notebooks",
+        shutil.copytree(paths.notebooks_dir(), root / "notebooks", symlinks=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         (root / "data").symlink_to(paths.data_root())
         (root / "runs").mkdir()
