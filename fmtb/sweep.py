@@ -14,7 +14,8 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
-from . import params, runner
+from . import folders, params, results, runner
+from .errors import NotebookFailed, UsageError
 
 NOTEBOOKS = "05,06"
 
@@ -27,12 +28,12 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
         name = name.strip()
         choices = [v.strip() for v in values.split(",") if v.strip()]
         if not sep or not name or not choices:
-            raise runner.UsageError(f"--grid takes NAME=V1,V2,...; not {item!r}")
+            raise UsageError(f"--grid takes NAME=V1,V2,...; not {item!r}")
         if name in grid:
-            raise runner.UsageError(f"--grid names {name!r} twice")
+            raise UsageError(f"--grid names {name!r} twice")
         grid[name] = choices
     if not grid:
-        raise runner.UsageError("give at least one --grid NAME=V1,V2,...")
+        raise UsageError("give at least one --grid NAME=V1,V2,...")
     return grid
 
 
@@ -44,13 +45,6 @@ def combinations(grid: dict[str, list[str]]) -> list[dict[str, str]]:
 def run_name(combo: dict[str, str]) -> str:
     text = "-".join(f"{name}_{value}" for name, value in combo.items())
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
-
-
-def _next_sweep_dir(runs_dir: Path) -> Path:
-    n = 1
-    while (runs_dir / f"sweep_{n}").exists():
-        n += 1
-    return runs_dir / f"sweep_{n}"
 
 
 def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
@@ -67,20 +61,23 @@ def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
                 params.parse_value(name, value, declarations[name])
         params.parse(pairs, declarations)
     except params.ParameterError as exc:
-        raise runner.UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=None,
-          out=None, progress: bool = False, log=print, kernels: str = "fork") -> int:
+          out=None, progress: bool = False, log=print) -> int:
     """Run the grid; returns the exit code (0 all well, 1 some configuration failed)."""
     grid = parse_grid(grid_items)
     pairs = list(pairs)
     check(grid, pairs)
     combos = combinations(grid)
-    sweep_dir = _next_sweep_dir(paths.runs_dir(runs_dir))
+    runs = paths.runs_dir(runs_dir)
+    folders.check_writable(runs, "--runs-dir")
+    if out:
+        folders.check_writable(Path(out).resolve(), "--out")
+    sweep_dir = folders.claim_next_free(runs, "sweep")
     out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / sweep_dir.name
-    with runner.warm_kernels(kernels) as zygote:  # one for the whole sweep
-        failures = _run_all(combos, pairs, sweep_dir, out_dir, progress, log, zygote)
+    failures = _run_all(combos, pairs, sweep_dir, out_dir, progress, log)
     log(f"Sweep written to {sweep_dir} ({len(combos) - len(failures)} of {len(combos)} "
         f"configurations); compare them in the HParams dashboard: tensorboard --logdir "
         f"{sweep_dir}")
@@ -89,8 +86,8 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
     return 1 if failures else 0
 
 
-def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
-             zygote) -> list[tuple[str, str]]:
+def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool,
+             log) -> list[tuple[str, str]]:
     """Each combination in turn, past failures; the failed ones and why."""
     failures = []
     for i, combo in enumerate(combos, 1):
@@ -100,12 +97,11 @@ def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
         try:
             plan = runner.plan(NOTEBOOKS, runs_dir=str(sweep_dir), run_name=name,
                                out=str(out_dir / name), pairs=pairs + list(combo.items()))
-            runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None,
-                           zygote=zygote)
-            accuracy = runner.reported_accuracy(plan.out_dir)
+            runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None)
+            accuracy = results.final_metrics(plan.run_dir)[results.ACCURACY]
             log(f"done in {time.perf_counter() - started:.0f} s, test accuracy {accuracy:.1%}",
                 flush=True)
-        except (runner.UsageError, runner.NotebookFailed) as exc:
+        except (UsageError, NotebookFailed) as exc:
             log("FAILED", flush=True)
             failures.append((name, str(exc)))
     return failures

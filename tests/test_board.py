@@ -8,8 +8,9 @@ from torch.utils.tensorboard import SummaryWriter
 
 from fmtb_helpers import board
 
-from fmtb import servers
 from fmtb_helpers.model import Net
+
+pytestmark = pytest.mark.unit
 
 
 def test_start_run_moves_an_earlier_run_aside(tmp_path):
@@ -91,21 +92,6 @@ def test_use_venv_tensorboard_sets_the_binary(monkeypatch):
     binary = board.use_venv_tensorboard()
     import os
     assert os.environ["TENSORBOARD_BINARY"] == str(binary) and binary.is_file()
-
-
-def test_real_server_serves_the_run_and_stops(tmp_path):
-    w = SummaryWriter(tmp_path / "exp")
-    w.add_scalar("training loss", 0.5, 999)
-    w.close()
-    with servers.TensorBoardServer(tmp_path) as tb:
-        pid = tb.proc.pid
-        assert pid in [s.pid for s in board.running_servers()]
-        runs = tb.get_json("/data/runs")
-        assert runs == ["exp"]
-        tags = tb.get_json("/data/plugin/scalars/tags")
-        assert "training loss" in tags["exp"]
-    assert tb.proc.poll() is not None
-    assert pid not in [s.pid for s in board.running_servers()]
 
 
 def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):

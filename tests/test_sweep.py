@@ -3,8 +3,11 @@ import pytest
 
 from fmtb_helpers import board
 
-from fmtb import runner, servers, sweep
-from conftest import assert_refused, fmtb
+from fmtb import servers, sweep
+from fmtb.errors import UsageError
+from support import assert_refused, fmtb
+
+pytestmark = pytest.mark.integration
 
 
 def test_parse_grid_and_combinations():
@@ -21,7 +24,7 @@ def test_parse_grid_and_combinations():
     (["lr=1", "lr=2"], "names 'lr' twice"),
 ])
 def test_malformed_grids(items, message):
-    with pytest.raises(runner.UsageError, match=message):
+    with pytest.raises(UsageError, match=message):
         sweep.parse_grid(items)
 
 
