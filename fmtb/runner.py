@@ -239,15 +239,43 @@ def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
 
 # --- kernels ------------------------------------------------------------------
 
-_live_kernels: set = set()  # the kernel managers whose kernel runs now
+class Kernels:
+    """The kernels of one ``execute``: :meth:`end` ends those running and refuses
+    new ones (a thread may be starting one as fmtb is told to stop)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.live: set = set()
+        self.starting = 0
+        self.stopping = False
+
+    def end(self, wait: float = 30.0) -> None:
+        """End every kernel running now, with what each started, and remove their
+        connection files (they hold the kernels' keys)."""
+        with self.lock:
+            self.stopping = True
+        deadline = time.monotonic() + wait
+        while self.starting and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self.lock:
+            kernels, self.live = list(self.live), set()
+        for km in kernels:
+            _end_kernel(km)
 
 
-def kernel_manager_class():
+def _end_kernel(km) -> None:
+    group = getattr(km.provisioner, "pgid", None)
+    if group:
+        processes.terminate(group, grace=5.0, group=True)
+    km.cleanup_connection_file()
+
+
+def kernel_manager_class(kernels: Kernels | None = None):
     """jupyter_client's AsyncKernelManager, made to (1) encrypt the kernel's sockets
     where the kernelspec allows (its ``transport_encryption`` option; otherwise
     ipykernel warns about plain TCP once per notebook), (2) end, with its kernel,
     whatever the kernel started in its process group (a ``%tensorboard`` server
-    that did not reuse the series' one), and (3) let :func:`end_kernels` reach it.
+    that did not reuse the series' one), and (3) let ``kernels.end()`` reach it.
 
     A kernel also ends on its own within a second if fmtb dies: jupyter_client
     gives it fmtb's pid (``JPY_PARENT_PID``) and ipykernel watches it."""
@@ -255,6 +283,7 @@ def kernel_manager_class():
     from jupyter_client.manager import AsyncKernelManager
 
     encryption = "auto" if zmq.has("curve") else "disabled"
+    kernels = kernels or Kernels()
 
     class SeriesKernelManager(AsyncKernelManager):
         def __init__(self, **kw):
@@ -262,30 +291,28 @@ def kernel_manager_class():
             super().__init__(**kw)
 
         async def start_kernel(self, **kw):
-            await super().start_kernel(**kw)
-            _live_kernels.add(self)
+            with kernels.lock:
+                if kernels.stopping:
+                    raise RuntimeError("fmtb is stopping: no new kernel")
+                kernels.starting += 1
+            try:
+                await super().start_kernel(**kw)
+            finally:
+                with kernels.lock:
+                    kernels.starting -= 1
+                    kernels.live.add(self)
 
         async def shutdown_kernel(self, now: bool = False, restart: bool = False):
             group = getattr(self.provisioner, "pgid", None)
             try:
                 await super().shutdown_kernel(now=now, restart=restart)
             finally:
-                _live_kernels.discard(self)
+                with kernels.lock:
+                    kernels.live.discard(self)
                 if group:
                     processes.terminate(group, grace=5.0, group=True)
 
     return SeriesKernelManager
-
-
-def end_kernels() -> None:
-    """End every kernel fmtb runs now, with what each started, and remove their
-    connection files (they hold the kernels' keys)."""
-    for km in list(_live_kernels):
-        _live_kernels.discard(km)
-        group = getattr(km.provisioner, "pgid", None)
-        if group:
-            processes.terminate(group, grace=5.0, group=True)
-        km.cleanup_connection_file()
 
 
 def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> float:
@@ -386,12 +413,13 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
         raise
     _one_thread_each()
     server, proc, finished = None, None, False
+    kernels = Kernels()
     try:
         server, proc = start_shared_server(plan, serve, log)
-        _schedule(plan, max(1, jobs), progress, log, kernel_manager_class())
+        _schedule(plan, max(1, jobs), progress, log, kernel_manager_class(kernels))
         finished = True
     finally:
-        end_kernels()
+        kernels.end()
         if proc is not None and not (serve and finished):  # --serve: left for the reader
             servers.stop(proc)
     log(f"Run written to {plan.run_dir}; executed notebooks in {plan.out_dir}")

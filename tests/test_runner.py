@@ -261,6 +261,18 @@ def test_two_runs_at_once_get_two_run_folders(tmp_path, real_data_root):
         assert len(board.event_files(tmp_path / "runs" / run)) == 1
 
 
+def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
+        tmp_path, real_data_root):
+    # two commands that both checked their input before either started: the next
+    # free name was looked up at planning and created later, so both took the same
+    plans = [runner.plan("01", runs_dir=str(tmp_path / "runs"), out=str(tmp_path / f"out{i}"))
+             for i in range(2)]
+    runs = [runner.execute(p, progress=False, log=lambda *a, **k: None) for p in plans]
+    assert [r.name for r in runs] == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
+    assert all(len(board.event_files(r)) == 1 for r in runs)
+
+
 def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
     args = [FMTB, "run", "--notebooks", "01", "--runs-dir", str(tmp_path / "runs"),
             "--run-name", "same", "-q"]
