@@ -138,9 +138,9 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
     starts_fresh = number(chosen[0]) == "01"
     if run_name is None and not starts_fresh:
         run_name = _latest_run_name(runs)
-    if run_name is not None and (runs / run_name).exists() and not replace \
-            and not (not starts_fresh and _may_add_to(chosen, runs / run_name)):
-        raise _refuse_existing(runs / run_name)
+    if run_name is not None and (runs / run_name).exists() and not replace:
+        if starts_fresh or not _may_add_to(chosen, runs / run_name):
+            raise _refuse_existing(runs / run_name)
 
     data_root = values.get("data_root", declarations.get("data_root"))
     # notebooks resolve data_root from their own folder: do the same here
