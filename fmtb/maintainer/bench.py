@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
-from .. import results
+from .. import processes, results
 
 TARGETS = {"series / seed": 0.5, "training cell / floor": 1.25}
 
@@ -68,7 +68,10 @@ def measure(cmd: list[str], env: dict | None = None, cwd: str | Path | None = No
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    output = popen.communicate()[0]
+    try:
+        output = popen.communicate()[0]
+    finally:  # stopped (Ctrl-C, SIGTERM): the measured command ends with fmtb
+        processes.terminate(popen)
     wall = time.perf_counter() - started
     sampler.join()
     if popen.returncode:
