@@ -32,9 +32,7 @@ kernel: setup
 
 # The tests without kernels, servers or a browser: seconds, not minutes.
 unit: setup
-	$(PYTEST) -p no:cacheprovider tests/test_data.py tests/test_model.py tests/test_runtime.py \
-	    tests/test_plotting.py tests/test_evaluation.py tests/test_params.py \
-	    tests/test_notebooks.py tests/test_packaging.py -q
+	$(PYTEST) -p no:cacheprovider -m unit tests -q
 
 # Re-execute the notebooks in place: one clean top-to-bottom run each; then write the
 # Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.

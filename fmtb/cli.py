@@ -1,16 +1,19 @@
 """The ``fmtb`` command: a thin layer over the package.
 
 Errors a user can cause end in one line on stderr and exit code 2; a failed
-notebook exits 1.
+notebook exits 1. SIGINT, SIGTERM and SIGHUP end fmtb in one line, exit code
+128 + the signal's number (130, 143, 129), after it has ended what it started.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from fmtb_helpers import data, paths
 
 from . import runner
+from .errors import NotebookFailed, Stopped, UsageError
 
 
 def cmd_data(args) -> int:
@@ -20,13 +23,10 @@ def cmd_data(args) -> int:
 
 
 def cmd_run(args) -> int:
-    # The kernels' zygote imports torch while the plan is checked.
-    with runner.warm_kernels(args.kernels) as zygote:
-        plan = runner.plan(notebooks=args.notebooks, runs_dir=args.runs_dir,
-                           run_name=args.run_name, out=args.out, pairs=args.param or [],
-                           replace=args.replace, lang=args.lang)
-        runner.execute(plan, serve=args.serve, progress=not args.quiet, jobs=args.jobs,
-                       zygote=zygote)
+    plan = runner.plan(notebooks=args.notebooks, runs_dir=args.runs_dir,
+                       run_name=args.run_name, out=args.out, pairs=args.param or [],
+                       replace=args.replace, lang=args.lang)
+    runner.execute(plan, serve=args.serve, progress=not args.quiet, jobs=args.jobs)
     return 0
 
 
@@ -34,16 +34,20 @@ def cmd_sweep(args) -> int:
     from . import sweep
 
     return sweep.sweep(args.grid, args.param or [], runs_dir=args.runs_dir, out=args.out,
-                       progress=not args.quiet, kernels=args.kernels)
+                       progress=not args.quiet)
 
 
 def cmd_bench(args) -> int:
+    import importlib.util
+
     from .maintainer import bench
 
+    if importlib.util.find_spec("psutil") is None:
+        raise UsageError("fmtb bench samples memory with psutil: pip install -e '.[bench]'")
     try:
         bench.main(args.seed_script, args.floor_script, args.data_root, args.out)
     except FileNotFoundError as exc:
-        raise runner.UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     return 0
 
 
@@ -83,9 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
                    help="notebooks run at once, as their order allows (default: 2; "
                         "1: strictly one after another)")
-    p.add_argument("--kernels", choices=runner.KERNELS, default="fork",
-                   help="fork: every kernel is forked from one process that imported torch "
-                        "once (fast, the default on Linux); spawn: a fresh Python per notebook")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
 
@@ -99,8 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", metavar="DIR",
                    help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
     p.add_argument("--out", metavar="DIR", help="executed notebooks (default: build/executed/sweep_N)")
-    p.add_argument("--kernels", choices=runner.KERNELS, default="fork",
-                   help="as for fmtb run (default: fork)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
 
@@ -115,19 +114,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop(signum, frame):
+    for other in (signal.SIGTERM, signal.SIGHUP):  # one is enough: let cleanup finish
+        signal.signal(other, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM (kill, a service manager) and SIGHUP (a closed terminal) unwind like
+    # Ctrl-C, so that what fmtb started is ended on the way out.
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return args.func(args)
-    except (runner.UsageError, data.DataError) as exc:
+    except (UsageError, data.DataError) as exc:
         print(f"fmtb {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except runner.NotebookFailed as exc:
+    except NotebookFailed as exc:
         print(f"fmtb {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"fmtb {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"fmtb {args.command}: interrupted (SIGINT)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Stopped as exc:
+        print(f"fmtb {args.command}: stopped by {exc}", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

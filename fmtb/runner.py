@@ -1,19 +1,23 @@
 """``fmtb run``: the notebook series in batch, with papermill.
 
-Everything a user can get wrong is checked before the first kernel starts
-(:func:`plan`); :func:`execute` then runs the chosen notebooks in order, in
-this environment's ``python3`` kernel, with the notebooks folder as working
-directory, all logging to one run folder. One TensorBoard server is started
-for the whole series with the very arguments of the notebooks' ``%tensorboard``
-cells, so each notebook reuses it instead of launching its own.
+Everything a user can get wrong is checked before the first kernel starts, and
+nothing is written while checking (:func:`plan`). :func:`execute` then claims
+the run folder (atomically: two ``fmtb run`` never share one) and runs the
+chosen notebooks in order, each in a kernel of this environment whose working
+directory is the notebooks folder (set per kernel: fmtb's own never changes).
+One TensorBoard server is started for the whole series with the very arguments
+of the notebooks' ``%tensorboard`` cells, so each notebook reuses it.
+
+Everything fmtb starts ends with it: kernels watch fmtb and end when it does,
+the server is signalled by the kernel when fmtb dies (Linux), and on SIGINT,
+SIGTERM or SIGHUP fmtb ends both itself (see :mod:`fmtb.cli`).
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shlex
-import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -23,19 +27,22 @@ from pathlib import Path
 from fmtb_helpers import board, data, paths
 from fmtb_helpers.paths import CHECKPOINT_NAME
 
-from . import kernels as _kernels
-from . import params, servers
+from . import folders, params, processes, servers
+from .errors import NotebookFailed, UsageError
 
 DEFAULT_RUN_NAME = "fashion_mnist_experiment_1"
+RUN_STEM = "fashion_mnist_experiment"  # default runs are <stem>_1, <stem>_2, ...
 TRAINING, ASSESSMENT = "05", "06"
 
-
-class UsageError(Exception):
-    """Bad input: one line, exit code 2."""
-
-
-class NotebookFailed(Exception):
-    """A notebook raised: one line naming notebook, cell and error; exit code 1."""
+# Which notebook waits for which, declared once: notebook -> {notebook it waits
+# for, when both run: what it reads from that one in the run folder (None: they
+# both rewrite a file, projector_config.pbtxt, and must not do so at once)}.
+WAITS_FOR = {
+    ASSESSMENT: {TRAINING: CHECKPOINT_NAME, "04": None},
+}
+# What may run again on an existing run without --replace: assessment, once the
+# model it reads has been saved.
+ADDS_TO_A_RUN = {ASSESSMENT}
 
 
 LANGS = ("en", "ko")
@@ -55,10 +62,14 @@ def all_notebooks(lang: str = "en") -> list[Path]:
 def select(spec: str | None, lang: str = "en") -> list[Path]:
     """Notebooks named by ``01,05`` (numbers, or file names without .ipynb)."""
     notebooks = all_notebooks(lang)
-    if not spec:
+    if spec is None:
         return notebooks
+    tokens = [t.strip() for t in spec.split(",") if t.strip()]
+    if not tokens:
+        raise UsageError(f"--notebooks {spec!r} names no notebook; give numbers such as "
+                         f"01,05 (from {', '.join(number(nb) for nb in notebooks)})")
     chosen = []
-    for token in (t.strip() for t in spec.split(",") if t.strip()):
+    for token in tokens:
         key = f"{int(token):02d}" if token.isdigit() else token.removesuffix(".ipynb")
         match = [nb for nb in notebooks if key in (nb.stem, number(nb))]
         if not match:
@@ -77,12 +88,13 @@ def number(notebook: Path) -> str:
 class Plan:
     notebooks: list[Path]
     runs_dir: Path
-    run_name: str
-    out_dir: Path
+    run_name: str | None  # None: the next free fashion_mnist_experiment_N, at execute
+    out: Path | None      # None: build/executed/<run_name>
     values: dict[str, object]                      # checked -p values, by name
     per_notebook: dict[Path, dict[str, object]] = field(default_factory=dict)
-    fresh: bool = False  # the series starts at 01: open the run anew
-    lang: str = "en"     # the edition: its folder is the kernels' working directory
+    fresh: bool = False    # the series starts at 01: a run of its own
+    replace: bool = False  # an existing run of this name is moved aside
+    lang: str = "en"       # the edition: its folder is the kernels' working directory
 
     @property
     def notebooks_dir(self) -> Path:
@@ -92,26 +104,32 @@ class Plan:
     def run_dir(self) -> Path:
         return self.runs_dir / self.run_name
 
-
-def _next_free_run_name(runs_dir: Path, base: str = DEFAULT_RUN_NAME) -> str:
-    stem = base.rsplit("_", 1)[0]
-    n = 1
-    while (runs_dir / f"{stem}_{n}").exists():
-        n += 1
-    return f"{stem}_{n}"
+    @property
+    def out_dir(self) -> Path:
+        return self.out or paths.build_dir() / "executed" / self.run_name
 
 
-def _latest_run_name(runs_dir: Path, base: str = DEFAULT_RUN_NAME) -> str:
-    stem = base.rsplit("_", 1)[0]
-    found = [int(m.group(1)) for p in runs_dir.glob(f"{stem}_*")
-             if (m := re.fullmatch(re.escape(stem) + r"_(\d+)", p.name))]
-    return f"{stem}_{max(found)}" if found else base
+def _latest_run_name(runs_dir: Path) -> str:
+    found = folders.numbered(runs_dir, RUN_STEM)
+    return f"{RUN_STEM}_{found[-1]}" if found else DEFAULT_RUN_NAME
+
+
+def _may_add_to(chosen: list[Path], run: Path) -> bool:
+    """Whether the chosen notebooks may run on the existing ``run`` without --replace."""
+    return {number(nb) for nb in chosen} <= ADDS_TO_A_RUN and (run / CHECKPOINT_NAME).is_file()
+
+
+def _refuse_existing(run: Path) -> UsageError:
+    return UsageError(f"run {run.name!r} already exists in {run.parent}; choose another "
+                      f"--run-name, or pass --replace to move the old one aside")
 
 
 def plan(notebooks: str | None = None, runs_dir: str | None = None,
          run_name: str | None = None, out: str | None = None,
          pairs: list[tuple[str, str]] = (), replace: bool = False, lang: str = "en") -> Plan:
-    """Check everything a user gave; raise UsageError (one line) on the first problem."""
+    """Check everything a user gave; raise UsageError (one line) on the first problem.
+    Writes nothing."""
+    processes.check_platform()
     chosen = select(notebooks, lang)
     per_notebook = {nb: params.declared(nb) for nb in chosen}
     declarations = params.merge(per_notebook.values())
@@ -122,46 +140,64 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
     try:
         values = params.parse(pairs, declarations)
         if run_name is not None:
+            folders.check_name(run_name, "--run-name")
             params.parse_value("run_name", run_name, DEFAULT_RUN_NAME)
     except params.ParameterError as exc:
         raise UsageError(str(exc)) from None
 
     runs = paths.runs_dir(runs_dir)
+    folders.check_writable(runs, "--runs-dir")
+    out_dir = Path(out).resolve() if out else None
+    if out_dir is not None:
+        folders.check_writable(out_dir, "--out")
     starts_fresh = number(chosen[0]) == "01"
-    if run_name is None:
-        run_name = _next_free_run_name(runs) if starts_fresh else _latest_run_name(runs)
-    elif starts_fresh and (runs / run_name).exists() and not replace:
-        raise UsageError(f"run {run_name!r} already exists in {runs}; choose another "
-                         f"--run-name, or pass --replace to move the old one aside")
+    if run_name is None and not starts_fresh:
+        run_name = _latest_run_name(runs)
+    if run_name is not None and (runs / run_name).exists() and not replace:
+        if starts_fresh or not _may_add_to(chosen, runs / run_name):
+            raise _refuse_existing(runs / run_name)
 
     data_root = values.get("data_root", declarations.get("data_root"))
+    # notebooks resolve data_root from their own folder: do the same here
     try:
-        # Notebooks resolve data_root from their own folder: do the same here.
-        with _cwd(notebooks_dir(lang)):
-            data.ensure_data(data_root, check_only=True)  # input checking writes nothing
+        data.ensure_data(notebooks_dir(lang) / Path(data_root).expanduser(),
+                         check_only=True)  # input checking writes nothing
     except data.DataError as exc:
         raise UsageError(str(exc)) from None
 
     names = [number(nb) for nb in chosen]
-    if ASSESSMENT in names and TRAINING not in names[:names.index(ASSESSMENT)]:
-        if not (runs / run_name / CHECKPOINT_NAME).is_file():
-            raise UsageError(f"run {run_name!r} has no trained model "
-                             f"({runs / run_name / CHECKPOINT_NAME} is missing): run notebook "
-                             f"05 first, e.g. fmtb run --notebooks 05,06 --run-name {run_name}")
+    for nb in names:
+        for needed, artifact in WAITS_FOR.get(nb, {}).items():
+            if artifact is None or needed in names[:names.index(nb)]:
+                continue
+            if run_name is None or replace or not (runs / run_name / artifact).is_file():
+                shown = run_name or DEFAULT_RUN_NAME
+                raise UsageError(f"run {shown!r} has no {artifact} from notebook {needed} "
+                                 f"(in {runs / shown}): run notebook {needed} first, e.g. "
+                                 f"fmtb run --notebooks {needed},{nb} --run-name {shown}")
 
-    out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / run_name
     return Plan(chosen, runs, run_name, out_dir, values, per_notebook,
-                fresh=starts_fresh, lang=lang)
+                fresh=starts_fresh, replace=replace, lang=lang)
 
 
-@contextlib.contextmanager
-def _cwd(path: Path):
-    old = os.getcwd()
-    os.chdir(path)
+def claim_run(plan: Plan) -> bool:
+    """Create the plan's run folder before anything is written to it; another
+    ``fmtb`` that created it first wins. Returns whether the folder is new."""
+    if plan.run_name is None:
+        plan.run_name = folders.claim_next_free(plan.runs_dir, RUN_STEM).name
+        return True
     try:
-        yield
-    finally:
-        os.chdir(old)
+        folders.claim(plan.run_dir)
+    except FileExistsError:
+        if plan.replace:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                board.start_run(plan.runs_dir, plan.run_name)  # moves the old one aside
+            return True
+        if not plan.fresh and _may_add_to(plan.notebooks, plan.run_dir):
+            return False
+        raise _refuse_existing(plan.run_dir) from None
+    return True
 
 
 def notebook_parameters(plan: Plan, notebook: Path) -> dict[str, object]:
@@ -178,9 +214,10 @@ def tensorboard_arguments(runs_dir: Path) -> list[str]:
     return ["--logdir", str(runs_dir), *board.SERVER_FLAGS]
 
 
-def start_shared_server(plan: Plan, timeout: float = 60.0):
+def start_shared_server(plan: Plan, serve: bool = False, log=print):
     """Start TensorBoard exactly as ``%tensorboard`` would from the notebooks folder,
-    so every notebook's cell reuses it; returns its TensorBoardInfo (or None)."""
+    so every notebook's cell reuses it. Returns ``(info, Popen or None)``: the Popen
+    when fmtb started it, None when a server of the same arguments was running."""
     from tensorboard import manager
 
     args = tensorboard_arguments(plan.runs_dir)
@@ -188,21 +225,15 @@ def start_shared_server(plan: Plan, timeout: float = 60.0):
                             arguments=args, configure_kwargs={})
     running = [i for i in board.running_servers() if i.cache_key == key]
     if running:
-        return running[0], False
-    plan.runs_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([str(board.tensorboard_binary()), *args],
-                            cwd=plan.notebooks_dir, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=lambda: os.nice(10))  # training comes first
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        info = next((i for i in manager.get_all() if i.pid == proc.pid), None)
-        if info:
-            return info, True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-    return None, False
+        return running[0], None
+    try:
+        # nice: training comes first
+        proc, info = servers.start(args, cwd=plan.notebooks_dir, timeout=60,
+                                   outlive_fmtb=serve, nice=10)
+    except RuntimeError as exc:
+        log(f"warning: {exc}; each notebook's %tensorboard starts its own")
+        return None, None
+    return info, proc
 
 
 def _describe_failure(exc, notebook: Path, copy: Path) -> str:
@@ -214,36 +245,110 @@ def _describe_failure(exc, notebook: Path, copy: Path) -> str:
             f"(executed copy: {copy})")
 
 
-# notebook -> the notebooks it must wait for, when they are in the same plan
-WAITS_FOR = {
-    ASSESSMENT: (TRAINING,  # the trained model
-                 "04"),     # both rewrite projector_config.pbtxt: read, add, write
-}
-
-
 def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
     """What each notebook must wait for (see WAITS_FOR). The runner opens the run
     itself, so nothing waits for 01."""
     by_number = {number(nb): nb for nb in notebooks}
-    return {nb: {by_number[n] for n in WAITS_FOR.get(number(nb), ()) if n in by_number}
+    return {nb: {by_number[n] for n in WAITS_FOR.get(number(nb), {}) if n in by_number}
             for nb in notebooks}
+
+
+# --- kernels ------------------------------------------------------------------
+
+class Kernels:
+    """The kernels of one ``execute``: :meth:`end` ends those running and refuses
+    new ones (a thread may be starting one as fmtb is told to stop)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.live: set = set()
+        self.starting = 0
+        self.stopping = False
+
+    def end(self, wait: float = 30.0) -> None:
+        """End every kernel running now, with what each started, and remove their
+        connection files (they hold the kernels' keys)."""
+        with self.lock:
+            self.stopping = True
+        deadline = time.monotonic() + wait
+        while self.starting and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self.lock:
+            kernels, self.live = list(self.live), set()
+        for km in kernels:
+            _end_kernel(km)
+
+
+def _end_kernel(km) -> None:
+    group = getattr(km.provisioner, "pgid", None)
+    if group:
+        processes.terminate(group, grace=5.0, group=True)
+    km.cleanup_connection_file()
+
+
+def kernel_manager_class(kernels: Kernels | None = None):
+    """jupyter_client's AsyncKernelManager, made to (1) encrypt the kernel's sockets
+    where the kernelspec allows (its ``transport_encryption`` option; otherwise
+    ipykernel warns about plain TCP once per notebook), (2) end, with its kernel,
+    whatever the kernel started in its process group (a ``%tensorboard`` server
+    that did not reuse the series' one), and (3) let ``kernels.end()`` reach it.
+
+    A kernel also ends on its own within a second if fmtb dies: jupyter_client
+    gives it fmtb's pid (``JPY_PARENT_PID``) and ipykernel watches it."""
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    encryption = "auto" if zmq.has("curve") else "disabled"
+    kernels = kernels or Kernels()
+
+    class SeriesKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            kw.setdefault("transport_encryption", encryption)
+            super().__init__(**kw)
+
+        async def start_kernel(self, **kw):
+            with kernels.lock:
+                if kernels.stopping:
+                    raise RuntimeError("fmtb is stopping: no new kernel")
+                kernels.starting += 1
+            try:
+                await super().start_kernel(**kw)
+            finally:
+                with kernels.lock:
+                    kernels.starting -= 1
+                    kernels.live.add(self)
+
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False):
+            group = getattr(self.provisioner, "pgid", None)
+            try:
+                await super().shutdown_kernel(now=now, restart=restart)
+            finally:
+                with kernels.lock:
+                    kernels.live.discard(self)
+                if group:
+                    processes.terminate(group, grace=5.0, group=True)
+
+    return SeriesKernelManager
 
 
 def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> float:
     import papermill as pm
 
-    if nice and hasattr(os, "setpriority"):
-        # this thread's niceness passes to the kernel it starts
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    if nice and sys.platform.startswith("linux"):
+        # this thread's niceness passes to the kernel it starts (Linux: a thread id
+        # is a task id; elsewhere it could name another process)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     copy = plan.out_dir / notebook.name
     started = time.perf_counter()
     try:
+        # The kernel's working directory comes from nbclient's resources; papermill's
+        # own cwd= would chdir the whole process, and kernels started meanwhile by
+        # other threads would inherit it.
         pm.execute_notebook(
             str(notebook), str(copy), parameters=notebook_parameters(plan, notebook),
-            kernel_name="python3", cwd=str(plan.notebooks_dir),
-            progress_bar=progress, log_output=False, request_save_on_cell_execute=True,
-            kernel_manager_class=manager_class)
+            kernel_name="python3", progress_bar=progress, log_output=False,
+            request_save_on_cell_execute=True, kernel_manager_class=manager_class,
+            resources={"metadata": {"path": str(plan.notebooks_dir)}})
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(_describe_failure(exc, notebook, copy)) from None
     return time.perf_counter() - started
@@ -302,9 +407,6 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
         raise failure
 
 
-KERNELS = ("fork", "spawn")
-
-
 def _one_thread_each() -> None:
     # Batches of four run fastest on one thread, and a second thread of a notebook
     # running beside training would land on training's core: one each, unless the
@@ -313,55 +415,29 @@ def _one_thread_each() -> None:
         os.environ.setdefault(name, "1")
 
 
-@contextlib.contextmanager
-def warm_kernels(kernels: str = "fork"):
-    """The process the series' kernels are forked from (see :mod:`fmtb.kernels`),
-    or None for ``"spawn"`` (a fresh Python per kernel, as in JupyterLab) and where
-    fork is not supported. Start it first: it imports torch while the rest is prepared."""
-    if kernels not in KERNELS:
-        raise UsageError(f"--kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
-    if kernels == "spawn" or not _kernels.supported():
-        yield None
-        return
-    _one_thread_each()
-    zygote = _kernels.Zygote.start(cwd=paths.notebooks_dir())
-    try:
-        yield zygote
-    finally:
-        zygote.stop()
-
-
 def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 2,
-            log=print, zygote=None) -> Path:
-    """Open the run, then run the plan's notebooks (``jobs`` at a time, as their
-    dependencies allow); returns the run folder.
-
-    Kernels are forked from ``zygote`` (see :func:`warm_kernels`), or spawned
-    without one.
-    """
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
-    _one_thread_each()
-    if plan.fresh:  # moves an earlier run of this name aside (only with --replace)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            board.start_run(plan.runs_dir, plan.run_name)
-    before = {s.pid for s in board.running_servers()}
-    server = None
+            log=print) -> Path:
+    """Claim the run, then run the plan's notebooks (``jobs`` at a time, as their
+    dependencies allow); returns the run folder."""
+    new = claim_run(plan)
     try:
-        server, _ = start_shared_server(plan)
-        if zygote is not None:
-            try:
-                # Kernels start once it has imported (papermill's clock starts
-                # at the launch, so each notebook's duration is its own).
-                zygote.wait_ready()
-            except _kernels.ZygoteError as exc:
-                log(f"warning: {exc}; starting each kernel the usual way")
-                zygote = None
-        _schedule(plan, max(1, jobs), progress, log, _kernels.kernel_manager_class(zygote))
+        folders.make(plan.out_dir)
+    except UsageError:
+        if new:
+            with contextlib.suppress(OSError):  # only if still empty
+                plan.run_dir.rmdir()
+        raise
+    _one_thread_each()
+    server, proc, finished = None, None, False
+    kernels = Kernels()
+    try:
+        server, proc = start_shared_server(plan, serve, log)
+        _schedule(plan, max(1, jobs), progress, log, kernel_manager_class(kernels))
+        finished = True
     finally:
-        strays = [s for s in board.running_servers()
-                  if s.pid not in before and (not serve or server is None or s.pid != server.pid)]
-        servers.stop_servers(strays)
+        kernels.end()
+        if proc is not None and not (serve and finished):  # --serve: left for the reader
+            servers.stop(proc)
     log(f"Run written to {plan.run_dir}; executed notebooks in {plan.out_dir}")
     if serve and server is not None:
         log(f"TensorBoard is serving it at http://localhost:{server.port}/ "
@@ -370,26 +446,3 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
         log("View it with: " + shlex.join(
             [str(board.tensorboard_binary()), *tensorboard_arguments(plan.runs_dir)]))
     return plan.run_dir
-
-
-# --- reading executed notebooks back ------------------------------------------
-
-def executed(out_dir: Path, number: str):
-    """The executed copy of notebook ``number`` ("05") in ``out_dir``."""
-    import nbformat
-
-    found = sorted(Path(out_dir).glob(f"{number}_*.ipynb"))
-    if not found:
-        raise FileNotFoundError(f"no executed notebook {number} in {out_dir}")
-    return nbformat.read(found[0], as_version=4)
-
-
-def reported_accuracy(out_dir: Path) -> float:
-    """The test accuracy the executed notebook 06 printed (a fraction)."""
-    nb = executed(out_dir, ASSESSMENT)
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []))
-    match = re.search(r"test accuracy: ([\d.]+)%", text)
-    if not match:
-        raise ValueError(f"notebook {ASSESSMENT} in {out_dir} printed no test accuracy")
-    return float(match.group(1)) / 100

@@ -5,9 +5,7 @@ records itself in TensorBoard's info directory; these functions read it.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -19,27 +17,48 @@ from fmtb_helpers.board import SERVER_FLAGS, tensorboard_binary
 from . import processes
 
 
-def _terminate(pid: int, timeout: float = 10.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
+          outlive_fmtb: bool = False, nice: int = 0, log=subprocess.DEVNULL):
+    """Start ``tensorboard ARGS`` and wait until it has registered itself (so
+    ``%tensorboard`` with the same arguments and working directory reuses it);
+    returns ``(Popen, TensorBoardInfo)``. Unless ``outlive_fmtb``, the server ends
+    when fmtb does, however fmtb ends. Raises RuntimeError if it exits or does not
+    register within ``timeout`` seconds."""
+    from tensorboard import manager
+
+    if outlive_fmtb:
+        preexec = (lambda: os.nice(nice)) if nice else None
+    else:
+        preexec = processes.die_with_parent(nice=nice)
+    # its own session: a Ctrl-C meant for fmtb reaches fmtb alone, which stops it
+    proc = subprocess.Popen([str(tensorboard_binary()), *args], cwd=cwd, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=preexec)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        if not board.server_alive(pid):
-            return
+    while time.monotonic() < deadline and proc.poll() is None:
+        info = next((i for i in manager.get_all() if i.pid == proc.pid), None)
+        if info:
+            return proc, info
         time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    ended = proc.poll() is not None
+    processes.terminate(proc)
+    board.forget_server(proc.pid)
+    raise RuntimeError("tensorboard exited early" if ended else
+                       f"tensorboard did not start within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen | int) -> None:
+    """Stop a server fmtb started (a Popen, or its pid) and forget its info file."""
+    processes.terminate(proc)
+    board.forget_server(proc if isinstance(proc, int) else proc.pid)
 
 
 def stop_servers(servers=None) -> list[int]:
-    """Stop the given servers (default: every running one); returns their pids."""
+    """Stop the given servers (default: every running one of this user whose info
+    is in this TMPDIR; the tests use their own); returns their pids."""
     servers = board.running_servers() if servers is None else servers
     for info in servers:
-        _terminate(info.pid)
-        board.forget_server(info.pid)
+        stop(info.pid)
     return [info.pid for info in servers]
 
 
@@ -64,29 +83,19 @@ class TensorBoardServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> "TensorBoardServer":
-        from tensorboard import manager
-
         self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([str(tensorboard_binary()), *self.args],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._log.seek(0)
-                raise RuntimeError("tensorboard exited early:\n"
-                                   + self._log.read().decode(errors="replace")[-2000:])
-            info = next((i for i in manager.get_all() if i.pid == self.proc.pid), None)
-            if info:
-                self.port = info.port
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"tensorboard did not start within {self.timeout:.0f} s")
+        try:
+            self.proc, info = start(self.args, timeout=self.timeout, log=self._log)
+        except RuntimeError as exc:
+            self._log.seek(0)
+            raise RuntimeError(f"{exc}:\n"
+                               + self._log.read().decode(errors="replace")[-2000:]) from None
+        self.port = info.port
+        return self
 
     def stop(self) -> None:
         if self.proc:
-            processes.terminate(self.proc)
-            board.forget_server(self.proc.pid)
+            stop(self.proc)
 
     def get(self, path: str, timeout: float = 30.0) -> bytes:
         import urllib.request

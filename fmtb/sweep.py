@@ -20,7 +20,8 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
-from . import params, runner
+from . import folders, params, results, runner
+from .errors import NotebookFailed, UsageError
 
 NOTEBOOKS = "05,06"
 
@@ -33,12 +34,12 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
         name = name.strip()
         choices = [v.strip() for v in values.split(",") if v.strip()]
         if not sep or not name or not choices:
-            raise runner.UsageError(f"--grid takes NAME=V1,V2,...; not {item!r}")
+            raise UsageError(f"--grid takes NAME=V1,V2,...; not {item!r}")
         if name in grid:
-            raise runner.UsageError(f"--grid names {name!r} twice")
+            raise UsageError(f"--grid names {name!r} twice")
         grid[name] = choices
     if not grid:
-        raise runner.UsageError("give at least one --grid NAME=V1,V2,...")
+        raise UsageError("give at least one --grid NAME=V1,V2,...")
     return grid
 
 
@@ -50,13 +51,6 @@ def combinations(grid: dict[str, list[str]]) -> list[dict[str, str]]:
 def run_name(combo: dict[str, str]) -> str:
     text = "-".join(f"{name}_{value}" for name, value in combo.items())
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
-
-
-def _next_sweep_dir(runs_dir: Path) -> Path:
-    n = 1
-    while (runs_dir / f"sweep_{n}").exists():
-        n += 1
-    return runs_dir / f"sweep_{n}"
 
 
 def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
@@ -77,13 +71,13 @@ def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
                         f"and {values[i]!r}); give each value once")
         params.parse(pairs, declarations)
     except params.ParameterError as exc:
-        raise runner.UsageError(str(exc)) from None
-    folders: dict[str, dict[str, str]] = {}
+        raise UsageError(str(exc)) from None
+    seen: dict[str, dict[str, str]] = {}
     for combo in combinations(grid):
-        other = folders.setdefault(run_name(combo), combo)
+        other = seen.setdefault(run_name(combo), combo)
         if other is not combo:
             diff = [n for n in combo if combo[n] != other[n]]
-            raise runner.UsageError(
+            raise UsageError(
                 f"--grid {diff[0]} values {other[diff[0]]!r} and {combo[diff[0]]!r} would share "
                 f"the folder {run_name(combo)}; give values that differ in letters or digits")
 
@@ -99,7 +93,7 @@ def _own_tmpdir():
     at a new folder, removed at the end: normally, on an error or on Ctrl-C (a
     SIGTERM or SIGHUP reaches this only where fmtb turns it into an exception)."""
     saved = os.environ.get("TMPDIR")
-    own = tempfile.mkdtemp(prefix="fmtb-sw-")  # short: the zygote's socket path is limited
+    own = tempfile.mkdtemp(prefix="fmtb-sw-")
     os.environ["TMPDIR"], tempfile.tempdir = own, None
     try:
         yield own
@@ -118,20 +112,24 @@ def _own_tmpdir():
 
 
 def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=None,
-          out=None, progress: bool = False, log=print, kernels: str = "fork") -> int:
+          out=None, progress: bool = False, log=print) -> int:
     """Run the grid; returns the exit code (0 all well, 1 some configuration failed)."""
     grid = parse_grid(grid_items)
     pairs = list(pairs)
     check(grid, pairs)
     combos = combinations(grid)
-    sweep_dir = _next_sweep_dir(paths.runs_dir(runs_dir))
+    runs = paths.runs_dir(runs_dir)
+    folders.check_writable(runs, "--runs-dir")
+    if out:
+        folders.check_writable(Path(out).resolve(), "--out")
+    sweep_dir = folders.claim_next_free(runs, "sweep")
     out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / sweep_dir.name
     sizes = ", ".join(f"{name}: {len(values)} value{'s' * (len(values) > 1)}"
                       for name, values in grid.items())
     log(f"Sweep of {len(combos)} configuration{'s' * (len(combos) > 1)} ({sizes}) into "
         f"{sweep_dir}; each trains (05) and assesses (06) once", flush=True)
-    with _own_tmpdir(), runner.warm_kernels(kernels) as zygote:  # one zygote for the sweep
-        failures = _run_all(combos, pairs, sweep_dir, out_dir, progress, log, zygote)
+    with _own_tmpdir():
+        failures = _run_all(combos, pairs, sweep_dir, out_dir, progress, log)
     log(f"Sweep written to {sweep_dir} ({len(combos) - len(failures)} of {len(combos)} "
         f"configurations); compare them in the HParams dashboard: tensorboard --logdir "
         f"{sweep_dir}")
@@ -140,8 +138,8 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
     return 1 if failures else 0
 
 
-def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
-             zygote) -> list[tuple[str, str]]:
+def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool,
+             log) -> list[tuple[str, str]]:
     """Each combination in turn, past failures; the failed ones and why."""
     failures = []
     began = time.perf_counter()
@@ -152,12 +150,11 @@ def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool, log,
         try:
             plan = runner.plan(NOTEBOOKS, runs_dir=str(sweep_dir), run_name=name,
                                out=str(out_dir / name), pairs=pairs + list(combo.items()))
-            runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None,
-                           zygote=zygote)
-            accuracy = runner.reported_accuracy(plan.out_dir)
+            runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None)
+            accuracy = results.final_metrics(plan.run_dir)[results.ACCURACY]
             outcome = (f"done in {_duration(time.perf_counter() - started)}, "
                        f"test accuracy {accuracy:.1%}")
-        except (runner.UsageError, runner.NotebookFailed) as exc:
+        except (UsageError, NotebookFailed) as exc:
             outcome = "FAILED"
             failures.append((name, str(exc)))
         # the time left, extrapolated from the configurations done so far

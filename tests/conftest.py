@@ -1,28 +1,31 @@
-"""Shared fixtures: small IDX files written by the tests, and the real data.
-(The root conftest.py stops every TensorBoard server the tests start.)"""
+"""Shared fixtures: small IDX files written by the tests, the real data, one small
+series. Shared values and helpers are in ``support.py`` (import them from there).
+(The root conftest.py stops every TensorBoard server the tests start.)
+
+Every test module says what it is with ``pytestmark``: ``unit`` (no kernels,
+servers or browser: ``pytest -m unit`` takes seconds), ``integration`` or
+``browser``. A test module without one of them is taken for ``unit``."""
 from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import struct
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fmtb_helpers import data, paths
 
-REAL_MIRROR = Path(data.DEFAULT_MIRROR)
+from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from here)
+    EVAL_EVERY, EVAL_IMAGES, LOG_EVERY, MARK, N_FEATURES, REAL_MIRROR, SERIES_MARK, SERIES_RUN,
+    SUBSET, fmtb, write_idx)
+
+KINDS = ("unit", "integration", "browser")
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` (uint8) in the IDX format MNIST and Fashion-MNIST use."""
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in KINDS):
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture
@@ -59,47 +62,15 @@ def real_data_root():
     return root
 
 
-# --- one small series, shared by the runner, server and browser tests -------------
-
-FMTB = str(Path(sys.executable).with_name("fmtb"))
-SUBSET, LOG_EVERY = 2000, 40          # 500 mini-batches: 12 log points, more than
-LOG_POINTS = SUBSET // 4 // LOG_EVERY  # TensorBoard's default of 10 images per tag
-EVAL_EVERY = 250                       # 2 test-set evaluations
-EVAL_POINTS = SUBSET // 4 // EVAL_EVERY
-EVAL_IMAGES = 1500                     # test images scored at each of them
-N_FEATURES = 300                       # learned-feature embedding of notebook 06
-CLASSES = set(data.CLASSES)
-SERIES_RUN = "fashion_mnist_experiment_1"
-
-
-def fmtb(*args, timeout=900, env=None):
-    """``fmtb ARGS`` as a user runs it; the result has ``seconds``."""
-    started = time.monotonic()
-    proc = subprocess.run([FMTB, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-    proc.seconds = time.monotonic() - started
-    return proc
-
-
-def assert_refused(proc, *words, code=2, command="run"):
-    """``fmtb COMMAND`` exited ``code`` with a last line naming the problem, no traceback."""
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == code, out
-    assert "Traceback" not in out
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"fmtb {command}: error: ")
-    for word in words:
-        assert word in last, last
-
-
 @pytest.fixture(scope="session")
 def series(tmp_path_factory, real_data_root):
     """The whole series on a small training subset: ``(base folder, CompletedProcess)``;
-    the run is ``base/runs/fashion_mnist_experiment_1``."""
+    the run is ``base/runs/fashion_mnist_experiment_1``; what it started carries
+    ``SERIES_MARK`` (see ``support.processes_marked``)."""
     base = tmp_path_factory.mktemp("series")
     proc = fmtb("run", "--runs-dir", str(base / "runs"), "--out", str(base / "out"),
                 "-p", "train_subset", str(SUBSET), "-p", "log_every", str(LOG_EVERY),
                 "-p", "eval_every", str(EVAL_EVERY), "-p", "n_features", str(N_FEATURES),
-                "-p", "eval_images", str(EVAL_IMAGES), "-q")
+                "-p", "eval_images", str(EVAL_IMAGES), "-q", env={MARK: SERIES_MARK})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return base, proc

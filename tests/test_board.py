@@ -14,8 +14,11 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from fmtb_helpers import board
+
 from fmtb_helpers.model import Net
 from fmtb import servers
+
+pytestmark = pytest.mark.integration  # real TensorBoard servers
 
 
 def test_start_run_moves_an_earlier_run_out_of_the_logdir(tmp_path, capsys, monkeypatch):
@@ -223,21 +226,6 @@ def test_the_proxy_base_comes_from_the_parent_jupyter_server(monkeypatch, tmp_pa
     monkeypatch.setattr(board, "_OWN_PROXY_URL", None)
     board.open_on("images", tmp_path)
     assert os.environ["TENSORBOARD_PROXY_URL"] == "/b/proxy/%PORT%/#images"
-
-
-def test_real_server_serves_the_run_and_stops(tmp_path):
-    w = SummaryWriter(tmp_path / "exp")
-    w.add_scalar("training loss", 0.5, 999)
-    w.close()
-    with servers.TensorBoardServer(tmp_path) as tb:
-        pid = tb.proc.pid
-        assert pid in [s.pid for s in board.running_servers()]
-        runs = tb.get_json("/data/runs")
-        assert runs == ["exp"]
-        tags = tb.get_json("/data/plugin/scalars/tags")
-        assert "training loss" in tags["exp"]
-    assert tb.proc.poll() is not None
-    assert pid not in [s.pid for s in board.running_servers()]
 
 
 def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):

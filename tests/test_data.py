@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from fmtb_helpers import data
-from conftest import REAL_MIRROR
+from support import REAL_MIRROR
+
+pytestmark = pytest.mark.unit
 
 
 def test_mirror_is_decompressed_and_verified(tmp_path, small_idx):
@@ -146,7 +148,7 @@ def test_in_memory_datasets_equal_torchvisions(tmp_path, small_idx):
 
 
 def test_truncated_idx_is_named(tmp_path):
-    from conftest import write_idx
+    from support import write_idx
     import numpy as np
 
     path = tmp_path / "x-idx3-ubyte"

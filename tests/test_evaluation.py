@@ -5,6 +5,8 @@ import torch.nn.functional as F
 from fmtb_helpers import data, evaluation, training
 from fmtb_helpers.model import Net
 
+pytestmark = pytest.mark.unit
+
 
 def batches_of(x, y, n):
     return [(x[i:i + n], y[i:i + n]) for i in range(0, len(x), n)]

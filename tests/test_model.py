@@ -5,6 +5,8 @@ import torch
 
 from fmtb_helpers import model
 
+pytestmark = pytest.mark.unit
+
 
 def test_net_is_the_tutorials():
     net = model.Net()

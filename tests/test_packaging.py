@@ -4,7 +4,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch"}
@@ -24,6 +27,41 @@ def test_environment_yml_lists_every_runtime_dependency():
         assert CONDA_NAMES.get(name, name) in conda, f"{name} missing from environment.yml"
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-e ." in pip
+
+
+def test_environment_yml_lists_nothing_pyproject_does_not():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {CONDA_NAMES.get(n, n) for n in map(_name, [
+        *project["dependencies"], *project["optional-dependencies"]["dev"]])}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
+    assert conda - {"python", "pip"} <= declared
+
+
+def test_runtime_and_extras_are_where_they_belong():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_name(r) for r in project["dependencies"]}
+    extras = {k: {_name(r) for r in v} for k, v in project["optional-dependencies"].items()}
+    assert not runtime & {"nbval", "pytest", "playwright", "psutil"}  # test or bench tools
+    assert {"nbval", "pytest", "playwright", "psutil"} <= extras["dev"]
+    assert "psutil" in extras["bench"]
+
+
+def test_the_learners_package_imports_no_tooling():
+    import ast
+
+    banned = {"papermill", "jupyter_client", "nbformat", "nbclient", "playwright", "psutil",
+              "fmtb"}
+    lines = 0
+    for path in (ROOT / "fmtb_helpers").glob("*.py"):
+        text = path.read_text()
+        lines += len(text.splitlines())
+        for node in ast.walk(ast.parse(text)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            assert not {n.split(".")[0] for n in names} & banned, (path.name, names)
+    assert lines < 1000
 
 
 def test_torch_ranges_accept_the_local_releases():

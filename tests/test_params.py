@@ -3,6 +3,8 @@ import pytest
 from fmtb import params
 from fmtb.params import ParameterError
 
+pytestmark = pytest.mark.unit
+
 DECLARED = {"data_root": "../data", "batch_size": 4, "lr": 0.001, "in_memory": True,
             "train_subset": 0, "device": "auto", "run_name": "x", "seed": 0,
             "num_threads": 1, "fresh_run": True}

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None,
-                                reason="tesseract is missing: apt-get install tesseract-ocr")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("tesseract") is None,
+                                 reason="tesseract is missing: apt-get install tesseract-ocr")]
 
 
 def shown_pictures():

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from fmtb_helpers import plotting
 from fmtb_helpers.model import Net
 
+pytestmark = pytest.mark.unit
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

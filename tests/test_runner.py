@@ -1,14 +1,21 @@
-"""``fmtb run`` for real: papermill, kernels, event files read back, bad input refused."""
+"""``fmtb run`` for real: papermill, kernels, event files read back, bad input refused,
+runs kept apart."""
+import os
 import shutil
 import subprocess
+import sys
+import threading
+import time
 
-import nbformat
 import pytest
 
 from fmtb_helpers import board, data
 
-from conftest import (CLASSES, EVAL_POINTS, LOG_POINTS, N_FEATURES, SERIES_RUN, assert_refused,
-                      fmtb)
+from fmtb import results, runner, servers
+from support import (CLASSES, EVAL_POINTS, FMTB, LOG_POINTS, MARK, N_FEATURES, SERIES_MARK,
+                     SERIES_RUN, assert_refused, fmtb, processes_marked, wait_for)
+
+pytestmark = pytest.mark.integration
 
 
 def test_series_writes_every_section(series):
@@ -44,21 +51,18 @@ def test_series_writes_every_section(series):
     assert len(board.event_files(run)) == 6  # 04 and 06 write embeddings in runs of their own
 
 
-def test_series_leaves_no_server(series):
-    assert board.running_servers() == []
+def test_series_leaves_no_process(series):
+    assert processes_marked(SERIES_MARK) == []
 
 
-def test_series_kernels_were_forked(series):
+def test_series_kernels_use_encrypted_sockets(series):
     _, proc = series
-    out = proc.stdout + proc.stderr
-    assert "not forked" not in out and "the usual way" not in out
-    # and talked to over encrypted sockets: ipykernel warns about plain TCP
-    assert "without encryption" not in out
+    # ipykernel warns about plain TCP once per kernel otherwise
+    assert "without encryption" not in proc.stdout + proc.stderr
 
 
 def test_the_tutorials_dataloader_path_runs_too(tmp_path):
-    # in_memory False: torchvision's dataset and DataLoader workers, forked from a
-    # kernel that is itself a fork
+    # in_memory False: torchvision's dataset and DataLoader workers
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
                 "-p", "in_memory", "False", "-p", "train_subset", "400", "-p", "log_every",
                 "25", "-p", "eval_every", "50", "-p", "eval_images", "300",
@@ -67,25 +71,6 @@ def test_the_tutorials_dataloader_path_runs_too(tmp_path):
     summary = board.event_summary(tmp_path / "runs" / "fashion_mnist_experiment_1")
     assert summary["scalars"]["training loss"] == 400 // 4 // 25
     assert summary["scalars"]["test accuracy"] == 400 // 4 // 50
-
-
-def _texts(notebook):
-    """The text outputs nbval compares."""
-    nb = nbformat.read(notebook, as_version=4)
-    return [o.get("text") or o.get("data", {}).get("text/plain")
-            for c in nb.cells if c.cell_type == "code"
-            and "# NBVAL_IGNORE_OUTPUT" not in c.source.splitlines() for o in c.outputs]
-
-
-def test_spawned_kernels_give_what_forked_ones_give(series, tmp_path):
-    base, _ = series
-    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
-                "--notebooks", "01,02", "--kernels", "spawn", "-q")
-    assert proc.returncode == 0, proc.stderr
-    assert "without encryption" not in proc.stderr
-    name = "02_write_to_tensorboard.ipynb"
-    texts = _texts(tmp_path / "out" / name)
-    assert len(texts) > 3 and texts == _texts(base / "out" / name)
 
 
 def test_a_second_run_keeps_the_first(series):
@@ -111,11 +96,12 @@ def test_a_failing_notebook_is_named(series, tmp_path):
     shutil.copytree(base / "runs" / "fashion_mnist_experiment_1", tmp_path / "runs" / "broken")
     model = tmp_path / "runs" / "broken" / "net.pt"
     model.write_bytes(model.read_bytes()[:100])
+    mark = f"broken-{os.getpid()}"
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--run-name", "broken",
-                "--notebooks", "06", "--out", str(tmp_path / "out"), "-q")
+                "--notebooks", "06", "--out", str(tmp_path / "out"), "-q", env={MARK: mark})
     assert_refused(proc, "notebook 06_assess_the_model failed in cell [",
                    str(tmp_path / "out" / "06_assess_the_model.ipynb"), code=1)
-    assert board.running_servers() == []
+    assert processes_marked(mark) == []
 
 
 @pytest.mark.parametrize("args, words", [
@@ -127,18 +113,37 @@ def test_a_failing_notebook_is_named(series, tmp_path):
     (["-p", "train_subset", "60001"], ["train_subset must be between 0 and 60000"]),
     (["-p", "device", "tpu"], ["device must be one of auto, cpu, cuda, mps"]),
     (["--notebooks", "09"], ["no notebook '09'"]),
-    (["--kernels", "thread"], ["--kernels: invalid choice: 'thread'"]),
+    (["--notebooks", " "], ["--notebooks ' ' names no notebook"]),
+    (["--notebooks", ","], ["names no notebook"]),
+    (["--run-name", "x" * 300], ["--run-name is 300 characters long; give at most 100"]),
 ])
 def test_bad_input_is_refused_before_any_kernel(args, words, tmp_path):
-    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), *args)
+    proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                *args)
     assert_refused(proc, *words)
-    assert proc.seconds < 30 and not (tmp_path / "runs").exists()
-    assert not _zygotes()  # the kernels' zygote, started beside the checks, is gone
+    assert proc.seconds < 30 and list(tmp_path.iterdir()) == []
 
 
-def _zygotes() -> list[str]:
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if "-m fmtb.kernels" in line]
+@pytest.mark.parametrize("flag", ["--runs-dir", "--out"])
+def test_a_file_where_a_folder_belongs_is_refused(flag, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    given = {"--runs-dir": str(tmp_path / "runs"), "--out": str(tmp_path / "out"),
+             flag: str(tmp_path / "file" / "sub")}
+    proc = fmtb("run", "--notebooks", "01", *[x for kv in given.items() for x in kv])
+    assert_refused(proc, flag, str(tmp_path / "file"), "is a file, not a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+@pytest.mark.parametrize("flag", ["--runs-dir", "--out"])
+def test_a_read_only_folder_is_refused(flag, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    given = {"--runs-dir": str(tmp_path / "runs"), "--out": str(tmp_path / "out"),
+             flag: str(locked / "sub")}
+    proc = fmtb("run", "--notebooks", "01", *[x for kv in given.items() for x in kv])
+    assert_refused(proc, flag, "is not writable")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["locked"]
 
 
 def test_absent_device_is_refused(tmp_path):
@@ -168,12 +173,10 @@ def test_corrupt_data_file_is_named(tmp_path, real_data_root):
 
 def test_assessment_without_a_trained_model(tmp_path):
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--notebooks", "06")
-    assert_refused(proc, "has no trained model", "run notebook 05 first")
+    assert_refused(proc, "has no net.pt from notebook 05", "run notebook 05 first")
 
 
 def test_dependencies_keep_the_order_that_matters():
-    from fmtb import runner
-
     nbs = runner.all_notebooks()
     deps = runner.dependencies(nbs)
     by = {runner.number(nb): nb for nb in nbs}
@@ -193,16 +196,121 @@ def test_the_command_does_not_import_torch():
     assert out.stdout.strip() == "False", out.stderr
 
 
-def test_reported_accuracy_is_the_saved_models(series, real_data_root):
+def test_final_metrics_are_the_saved_models(series, real_data_root):
     from fmtb_helpers import evaluation, model
-    from fmtb import runner
 
     base, _ = series
-    net, _ = model.load_checkpoint(base / "runs" / SERIES_RUN / "net.pt", "cpu")
+    run = base / "runs" / SERIES_RUN
+    net, _ = model.load_checkpoint(run / "net.pt", "cpu")
     _, testset = data.load_datasets(real_data_root, in_memory=True)
     probs, labels = evaluation.predict(net, data.batches(testset))
-    # 06 prints it to one decimal place of a percent
-    assert runner.reported_accuracy(base / "out") == pytest.approx(
-        evaluation.accuracy(probs, labels), abs=0.0005)
-    with pytest.raises(FileNotFoundError, match="no executed notebook 06"):
-        runner.reported_accuracy(base / "runs")
+    metrics = results.final_metrics(run)
+    assert metrics[results.ACCURACY] == pytest.approx(evaluation.accuracy(probs, labels),
+                                                      abs=1e-6)
+    assert metrics[results.LOSS] == pytest.approx(evaluation.loss(probs, labels), rel=1e-5)
+    with pytest.raises(ValueError, match="notebook 06 has not finished"):
+        results.final_metrics(base / "runs")
+
+
+def test_the_training_cell_is_timed(series):
+    base, _ = series
+    executed = results.executed(base / "out", "05")
+    training = results.cell_duration(executed, results.TRAINING_CELL_TAG)
+    assert 0 < training < executed.metadata.papermill.duration
+
+
+# --- issue 17: runs kept apart ------------------------------------------------
+
+def test_each_kernel_gets_its_working_directory_and_fmtb_keeps_its_own(
+        tmp_path, monkeypatch, real_data_root):
+    # papermill's cwd= changed the whole process's directory while a notebook ran,
+    # so a kernel another thread started meanwhile could start in the wrong one
+    foreign = tmp_path / "elsewhere"
+    foreign.mkdir()
+    monkeypatch.chdir(foreign)
+    seen, stop = set(), threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.add(os.getcwd())
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        plan = runner.plan("01,02", runs_dir=str(tmp_path / "runs"),
+                           out=str(tmp_path / "out"))
+        runner.execute(plan, progress=False, jobs=2, log=lambda *a, **k: None)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {str(foreign)}
+    assert list(foreign.iterdir()) == []  # no data/ decompressed beside the caller
+    assert len(board.event_files(tmp_path / "runs" / SERIES_RUN)) == 2
+
+
+def test_two_runs_at_once_get_two_run_folders(tmp_path, real_data_root):
+    args = [FMTB, "run", "--notebooks", "01", "--runs-dir", str(tmp_path / "runs"), "-q"]
+    procs = [subprocess.Popen(args + ["--out", str(tmp_path / f"out{i}")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert runs == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
+    for run in runs:
+        assert len(board.event_files(tmp_path / "runs" / run)) == 1
+
+
+def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
+        tmp_path, real_data_root):
+    # two commands that both checked their input before either started: the next
+    # free name was looked up at planning and created later, so both took the same
+    plans = [runner.plan("01", runs_dir=str(tmp_path / "runs"), out=str(tmp_path / f"out{i}"))
+             for i in range(2)]
+    runs = [runner.execute(p, progress=False, log=lambda *a, **k: None) for p in plans]
+    assert [r.name for r in runs] == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
+    assert all(len(board.event_files(r)) == 1 for r in runs)
+
+
+def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
+    args = [FMTB, "run", "--notebooks", "01", "--runs-dir", str(tmp_path / "runs"),
+            "--run-name", "same", "-q"]
+    procs = [subprocess.Popen(args + ["--out", str(tmp_path / f"out{i}")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 2], outs
+    refused = next(err for (_, err), p in zip(outs, procs) if p.returncode == 2)
+    assert refused.strip().endswith("or pass --replace to move the old one aside")
+    assert len(board.event_files(tmp_path / "runs" / "same")) == 1
+
+
+def test_training_again_on_a_finished_run_needs_replace(series):
+    base, _ = series
+    run = base / "runs" / SERIES_RUN
+    before = sorted((p.name, p.stat().st_mtime) for p in run.rglob("*"))
+    proc = fmtb("run", "--runs-dir", str(base / "runs"), "--run-name", SERIES_RUN,
+                "--notebooks", "05", "-p", "train_subset", "40", "-q")
+    assert_refused(proc, "already exists", "--replace")
+    assert sorted((p.name, p.stat().st_mtime) for p in run.rglob("*")) == before
+
+
+def test_a_server_someone_else_starts_meanwhile_survives(tmp_path, real_data_root):
+    (tmp_path / "theirs").mkdir()
+    run = tmp_path / "runs" / SERIES_RUN
+    fmtb_run = subprocess.Popen([FMTB, "run", "--notebooks", "01,02", "--runs-dir",
+                                 str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "-q"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: run.is_dir() and board.event_files(run), 120)
+        with servers.TensorBoardServer(tmp_path / "theirs") as theirs:
+            out, err = fmtb_run.communicate(timeout=300)
+            assert fmtb_run.returncode == 0, out + err
+            assert theirs.proc.poll() is None
+            assert theirs.get_json("/data/runs") == []
+    finally:
+        if fmtb_run.poll() is None:
+            fmtb_run.kill()
+            fmtb_run.wait()

@@ -3,6 +3,8 @@ import torch
 
 from fmtb_helpers import runtime
 
+pytestmark = pytest.mark.unit
+
 
 def test_auto_and_cpu():
     assert runtime.pick_device("cpu") == torch.device("cpu")

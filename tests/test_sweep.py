@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import runner, servers, sweep
-from conftest import FMTB, assert_refused, fmtb
+from fmtb import servers, sweep
+from fmtb.errors import UsageError
+from support import FMTB, assert_refused, fmtb
+
+pytestmark = pytest.mark.integration
 
 
 def test_parse_grid_and_combinations():
@@ -27,7 +30,7 @@ def test_parse_grid_and_combinations():
     (["lr=1", "lr=2"], "names 'lr' twice"),
 ])
 def test_malformed_grids(items, message):
-    with pytest.raises(runner.UsageError, match=message):
+    with pytest.raises(UsageError, match=message):
         sweep.parse_grid(items)
 
 

@@ -10,8 +10,10 @@ from PIL import Image
 from fmtb_helpers import board, data
 
 from fmtb import servers
-from conftest import (CLASSES, EVAL_EVERY, EVAL_IMAGES, EVAL_POINTS, LOG_EVERY, LOG_POINTS,
+from support import (CLASSES, EVAL_EVERY, EVAL_IMAGES, EVAL_POINTS, LOG_EVERY, LOG_POINTS,
                       N_FEATURES, SERIES_RUN)
+
+pytestmark = pytest.mark.integration
 
 RUN = SERIES_RUN
 

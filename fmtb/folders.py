@@ -1,0 +1,87 @@
+"""Folders fmtb writes: checked before anything runs, claimed atomically when used.
+
+Two ``fmtb`` commands started at once must never share a run: a folder is
+claimed by creating it (``mkdir`` fails if it exists), never by looking first.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+from pathlib import Path
+
+from .errors import UsageError
+
+MAX_NAME = 100  # characters in a run or sweep name; file systems allow 255 bytes
+
+
+def check_writable(path: Path, flag: str) -> None:
+    """Refuse (one line) a ``path`` that fmtb could not create or write into;
+    creates nothing."""
+    existing = path
+    while not existing.exists():
+        if existing.is_symlink():  # a dangling link
+            raise UsageError(f"{flag} {path}: {existing} is a broken link; choose another folder")
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {path}: {existing} is a file, not a folder; "
+                         f"choose another {flag}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: {existing} is not writable; choose another {flag}")
+
+
+def check_name(name: str, flag: str) -> None:
+    if len(name) > MAX_NAME:
+        raise UsageError(f"{flag} is {len(name)} characters long; give at most {MAX_NAME}")
+
+
+def _os_error(path: Path, exc: OSError) -> UsageError:
+    reason = {errno.EACCES: "permission denied", errno.EROFS: "read-only file system",
+              errno.ENOTDIR: "a file is in the way", errno.ENOSPC: "the disk is full",
+              errno.ENAMETOOLONG: "name too long"}.get(exc.errno, exc.strerror)
+    return UsageError(f"cannot create {path}: {reason}")
+
+
+def claim(path: Path) -> Path:
+    """Create ``path`` (its parents as needed); FileExistsError if it exists.
+    Other failures (permissions, a file in the way, a full disk) are one line."""
+    make(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        if not path.is_dir():
+            raise UsageError(f"cannot create {path}: a file is in the way") from None
+        raise
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    return path
+
+
+def make(path: Path) -> Path:
+    """``mkdir -p path``, failures in one line."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # pathlib's word for a file where a folder should be
+        raise UsageError(f"cannot create {path}: a file is in the way") from None
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    return path
+
+
+def numbered(parent: Path, stem: str) -> list[int]:
+    """The N of every ``<stem>_N`` in ``parent``."""
+    if not parent.is_dir():
+        return []
+    pattern = re.escape(stem) + r"_(\d+)"
+    return sorted(int(m.group(1)) for p in parent.iterdir()
+                  if (m := re.fullmatch(pattern, p.name)))
+
+
+def claim_next_free(parent: Path, stem: str) -> Path:
+    """Create and return ``<parent>/<stem>_N`` for the lowest free N from 1 up."""
+    n = 1
+    while True:
+        try:
+            return claim(parent / f"{stem}_{n}")
+        except FileExistsError:
+            n += 1

@@ -1,0 +1,94 @@
+"""Values and helpers the tests share (import them from here, not from conftest)."""
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fmtb_helpers import data
+
+REAL_MIRROR = Path(data.DEFAULT_MIRROR)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) in the IDX format MNIST and Fashion-MNIST use."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+# --- one small series, shared by the runner, server and browser tests -------------
+FMTB = str(Path(sys.executable).with_name("fmtb"))
+SUBSET, LOG_EVERY = 2000, 40          # 500 mini-batches: 12 log points, more than
+LOG_POINTS = SUBSET // 4 // LOG_EVERY  # TensorBoard's default of 10 images per tag
+EVAL_EVERY = 250                       # 2 test-set evaluations
+EVAL_POINTS = SUBSET // 4 // EVAL_EVERY
+EVAL_IMAGES = 1500                     # test images scored at each of them
+N_FEATURES = 300                       # learned-feature embedding of notebook 06
+CLASSES = set(data.CLASSES)
+SERIES_RUN = "fashion_mnist_experiment_1"
+SERIES_MARK = f"series-{os.getpid()}"  # this test session's series
+
+
+def fmtb(*args, timeout=900, env=None):
+    """``fmtb ARGS`` as a user runs it; the result has ``seconds``."""
+    started = time.monotonic()
+    proc = subprocess.run([FMTB, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    proc.seconds = time.monotonic() - started
+    return proc
+
+
+def assert_refused(proc, *words, code=2, command="run"):
+    """``fmtb COMMAND`` exited ``code`` with a last line naming the problem, no traceback."""
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == code, out
+    assert "Traceback" not in out
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"fmtb {command}: error: ")
+    for word in words:
+        assert word in last, last
+
+
+# --- processes: the tests look only at their own ------------------------------
+MARK = "FMTB_TEST_MARK"
+
+
+def marked_env(mark: str) -> dict:
+    """An environment whose every descendant can be found by ``mark``."""
+    return {**os.environ, MARK: mark}
+
+
+def processes_marked(mark: str) -> list[tuple[int, str]]:
+    """``(pid, command line)`` of every live process whose environment has
+    ``FMTB_TEST_MARK=mark`` (Linux: read from /proc); zombies are left out."""
+    needle = f"{MARK}={mark}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().rsplit(") ", 1)[1].startswith("Z"):
+                continue
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # ended while we looked, or not ours
+        found.append((int(entry.name), cmdline.strip()))
+    return found
+
+
+def wait_for(condition, timeout: float, interval: float = 0.2):
+    """``condition()`` once it is true, or its last value after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
