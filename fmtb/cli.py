@@ -12,12 +12,12 @@ import sys
 
 from fmtb_helpers import data, paths
 
-from . import runner
+from . import fetch, runner
 from .errors import NotebookFailed, Stopped, UsageError
 
 
 def cmd_data(args) -> int:
-    raw = data.ensure_data(args.data_root, mirror=args.mirror, download=not args.offline)
+    raw = fetch.ensure_data(args.data_root, mirror=args.mirror, download=not args.offline)
     print(f"Fashion-MNIST is ready in {raw} (4 files, SHA-256 verified)")
     return 0
 
@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None,
                    help=f"where to keep it (default: {paths.data_root()})")
     p.add_argument("--mirror", default=None,
-                   help=f"folder with the four .gz files (default: ${data.MIRROR_ENV} "
-                        f"or {data.DEFAULT_MIRROR})")
+                   help=f"folder with the four .gz files (default: ${fetch.MIRROR_ENV} "
+                        f"or {fetch.DEFAULT_MIRROR})")
     p.add_argument("--offline", action="store_true", help="never try torchvision's download")
     p.set_defaults(func=cmd_data)
 

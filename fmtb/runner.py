@@ -27,7 +27,7 @@ from pathlib import Path
 from fmtb_helpers import board, data, paths
 from fmtb_helpers.paths import CHECKPOINT_NAME
 
-from . import folders, params, processes, servers
+from . import fetch, folders, params, processes, servers
 from .errors import NotebookFailed, UsageError
 
 DEFAULT_RUN_NAME = "fashion_mnist_experiment_1"
@@ -35,10 +35,10 @@ RUN_STEM = "fashion_mnist_experiment"  # default runs are <stem>_1, <stem>_2, ..
 TRAINING, ASSESSMENT = "05", "06"
 
 # Which notebook waits for which, declared once: notebook -> {notebook it waits
-# for, when both run: what it reads from that one in the run folder (None: they
-# both rewrite a file, projector_config.pbtxt, and must not do so at once)}.
+# for, when both run: what it reads from that one in the run folder (None: only
+# the order matters)}. 04 and 06 write their embeddings to runs of their own.
 WAITS_FOR = {
-    ASSESSMENT: {TRAINING: CHECKPOINT_NAME, "04": None},
+    ASSESSMENT: {TRAINING: CHECKPOINT_NAME},
 }
 # What may run again on an existing run without --replace: assessment, once the
 # model it reads has been saved.
@@ -160,7 +160,7 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
     data_root = values.get("data_root", declarations.get("data_root"))
     # notebooks resolve data_root from their own folder: do the same here
     try:
-        data.ensure_data(notebooks_dir(lang) / Path(data_root).expanduser(),
+        fetch.ensure_data(notebooks_dir(lang) / Path(data_root).expanduser(),
                          check_only=True)  # input checking writes nothing
     except data.DataError as exc:
         raise UsageError(str(exc)) from None

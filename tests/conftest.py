@@ -13,6 +13,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from fmtb import fetch
 from fmtb_helpers import data, paths
 
 from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from here)
@@ -31,7 +32,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def small_idx(tmp_path, monkeypatch):
     """A mirror folder with four small gzipped IDX files (12 train, 6 test images);
-    ``data.SHA256`` is pointed at their decompressed hashes."""
+    ``fetch.SHA256`` is pointed at their decompressed hashes."""
     rng = np.random.default_rng(0)
     arrays = {
         "train-images-idx3-ubyte": rng.integers(0, 256, (12, 28, 28)),
@@ -48,7 +49,7 @@ def small_idx(tmp_path, monkeypatch):
         hashes[name] = hashlib.sha256(plain.read_bytes()).hexdigest()
         (mirror / f"{name}.gz").write_bytes(gzip.compress(plain.read_bytes()))
         plain.unlink()
-    monkeypatch.setattr(data, "SHA256", hashes)
+    monkeypatch.setattr(fetch, "SHA256", hashes)
     return mirror, arrays
 
 
@@ -58,7 +59,7 @@ def real_data_root():
     if not (REAL_MIRROR.is_dir() or (data.raw_dir() / "train-images-idx3-ubyte").is_file()):
         pytest.fail("the real Fashion-MNIST is needed: apt-get install dataset-fashion-mnist")
     root = paths.data_root()
-    data.ensure_data(root, download=False)
+    fetch.ensure_data(root, download=False)
     return root
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fmtb import fetch
 from fmtb_helpers import data
 
-REAL_MIRROR = Path(data.DEFAULT_MIRROR)
+REAL_MIRROR = Path(fetch.DEFAULT_MIRROR)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

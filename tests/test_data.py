@@ -4,6 +4,7 @@ import threading
 import pytest
 import torch
 
+from fmtb import fetch
 from fmtb_helpers import data
 from support import REAL_MIRROR
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.unit
 
 def test_mirror_is_decompressed_and_verified(tmp_path, small_idx):
     mirror, arrays = small_idx
-    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    raw = fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     assert sorted(p.name for p in raw.iterdir()) == sorted(arrays)
     trainset, testset = data.load_datasets(tmp_path / "root")
     assert len(trainset) == 12 and len(testset) == 6
@@ -23,35 +24,35 @@ def test_mirror_is_decompressed_and_verified(tmp_path, small_idx):
 
 def test_files_already_present_need_no_mirror(tmp_path, small_idx):
     mirror, _ = small_idx
-    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
-    again = data.ensure_data(tmp_path / "root", mirror=tmp_path / "nowhere", download=False)
+    raw = fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    again = fetch.ensure_data(tmp_path / "root", mirror=tmp_path / "nowhere", download=False)
     assert again == raw
 
 
 def test_env_variable_names_the_mirror(tmp_path, small_idx, monkeypatch):
     mirror, _ = small_idx
-    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
-    data.ensure_data(tmp_path / "root", download=False)
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(mirror))
+    fetch.ensure_data(tmp_path / "root", download=False)
     assert len(list(data.raw_dir(tmp_path / "root").iterdir())) == 4
 
 
 def test_no_data_anywhere_says_the_three_ways(tmp_path):
     with pytest.raises(data.DataError) as err:
-        data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=False)
+        fetch.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=False)
     message = str(err.value)
     assert "\n" not in message
-    for hint in ("(1)", "(2)", "(3)", data.MIRROR_ENV, "dataset-fashion-mnist", "fmtb data"):
+    for hint in ("(1)", "(2)", "(3)", fetch.MIRROR_ENV, "dataset-fashion-mnist", "fmtb data"):
         assert hint in message
 
 
 def test_corrupt_raw_file_is_named(tmp_path, small_idx):
     mirror, _ = small_idx
-    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    raw = fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     victim = raw / "t10k-labels-idx1-ubyte"
     victim.write_bytes(victim.read_bytes()[:-3])
     with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"
                                              ".*fmtb data --data-root .*root' to fetch it"):
-        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+        fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
 
 
 def test_truncated_mirror_leaves_nothing_half_written(tmp_path, small_idx):
@@ -59,7 +60,7 @@ def test_truncated_mirror_leaves_nothing_half_written(tmp_path, small_idx):
     gz = mirror / "train-images-idx3-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:200])
     with pytest.raises(data.DataError, match="train-images-idx3-ubyte.gz"):
-        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+        fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     leftovers = list(data.raw_dir(tmp_path / "root").iterdir())
     assert not [p for p in leftovers if p.name.startswith(".")]
     assert "train-images-idx3-ubyte" not in [p.name for p in leftovers]
@@ -78,15 +79,15 @@ def test_torchvision_download_path(tmp_path, small_idx, monkeypatch):
         monkeypatch.setattr(FashionMNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
         monkeypatch.setattr(FashionMNIST, "resources", [
             (gz.name, hashlib.md5(gz.read_bytes()).hexdigest()) for gz in sorted(mirror.iterdir())])
-        raw = data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=True)
+        raw = fetch.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=True)
     finally:
         server.shutdown()
-    assert all((raw / name).is_file() for name in data.SHA256)
+    assert all((raw / name).is_file() for name in fetch.SHA256)
 
 
 def test_tensor_loader_matches_the_transform(tmp_path, small_idx):
     mirror, _ = small_idx
-    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     trainset, testset = data.load_datasets(tmp_path / "root")
     x, y = data.normalize(trainset.data), trainset.targets
     for i in (0, 5, 11):
@@ -106,7 +107,7 @@ def test_tensor_loader_matches_the_transform(tmp_path, small_idx):
 
 def test_make_loaders_subset(tmp_path, small_idx):
     mirror, _ = small_idx
-    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     trainset, testset = data.load_datasets(tmp_path / "root")
     for in_memory in (False, True):
         train, test = data.make_loaders(trainset, testset, 4, in_memory=in_memory,
@@ -119,7 +120,7 @@ def test_make_loaders_subset(tmp_path, small_idx):
 # --- the real data -----------------------------------------------------------
 
 def test_real_data_sizes_and_classes(real_data_root):
-    trainset, testset = data.load_datasets(real_data_root, verify=True)
+    trainset, testset = data.load_datasets(real_data_root)
     assert (len(trainset), len(testset)) == (60000, 10000)
     assert data.class_counts(trainset.targets) == [6000] * 10
     assert data.class_counts(testset.targets) == [1000] * 10
@@ -130,14 +131,14 @@ def test_real_data_sizes_and_classes(real_data_root):
 
 @pytest.mark.skipif(not REAL_MIRROR.is_dir(), reason="Debian's dataset-fashion-mnist is absent")
 def test_real_mirror_matches_the_published_hashes(tmp_path):
-    raw = data.ensure_data(tmp_path / "root", mirror=REAL_MIRROR, download=False)
-    for name, digest in data.SHA256.items():
-        assert data.sha256(raw / name) == digest
+    raw = fetch.ensure_data(tmp_path / "root", mirror=REAL_MIRROR, download=False)
+    for name, digest in fetch.SHA256.items():
+        assert fetch.sha256(raw / name) == digest
 
 
 def test_in_memory_datasets_equal_torchvisions(tmp_path, small_idx):
     mirror, _ = small_idx
-    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     tv_train, tv_test = data.load_datasets(tmp_path / "root")
     mem_train, mem_test = data.load_datasets(tmp_path / "root", in_memory=True)
     for tv, mem in ((tv_train, mem_train), (tv_test, mem_test)):
@@ -188,7 +189,7 @@ def test_a_full_disk_is_not_blamed_on_the_mirror(tmp_path, small_idx, monkeypatc
     mirror, _ = small_idx
     _full_disk(monkeypatch)
     with pytest.raises(data.DataError) as err:
-        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+        fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     message = str(err.value)
     raw = data.raw_dir(tmp_path / "root")
     assert f"could not write {raw / 'train-images-idx3-ubyte'}" in message
@@ -202,7 +203,7 @@ def test_a_folder_where_a_data_file_should_be_is_named(tmp_path, small_idx):
     raw = data.raw_dir(tmp_path / "root")
     (raw / "train-labels-idx1-ubyte").mkdir(parents=True)
     with pytest.raises(data.DataError) as err:
-        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+        fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     message = str(err.value)
     assert f"{raw / 'train-labels-idx1-ubyte'} is not a file" in message
     assert "remove it" in message and "gzip" not in message and "reinstall" not in message
@@ -214,17 +215,17 @@ def test_a_folder_where_a_mirror_file_should_be_is_named(tmp_path, small_idx):
     gz.unlink()
     gz.mkdir()
     with pytest.raises(data.DataError) as err:
-        data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+        fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     message = str(err.value)
     assert f"{mirror} lacks t10k-images-idx3-ubyte.gz" in message and "gzip" not in message
 
 
 def test_the_missing_file_is_named(tmp_path, small_idx):
     mirror, _ = small_idx
-    raw = data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    raw = fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     (raw / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(data.DataError) as err:
-        data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=False)
+        fetch.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=False)
     message = str(err.value)
     assert "(t10k-labels-idx1-ubyte missing" in message
     assert "train-images-idx3-ubyte" not in message  # only what is missing
@@ -239,7 +240,7 @@ def test_the_downloads_error_is_kept(tmp_path, small_idx, monkeypatch):
     try:
         monkeypatch.setattr(FashionMNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
         with pytest.raises(data.DataError) as err:
-            data.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=True)
+            fetch.ensure_data(tmp_path / "root", mirror=tmp_path / "none", download=True)
     finally:
         server.shutdown()
     message = str(err.value)
@@ -254,15 +255,15 @@ def test_check_only_writes_nothing(tmp_path, small_idx):
         if root.name == "empty":
             root.mkdir()
         with pytest.raises(data.DataError) as err:
-            data.ensure_data(root, mirror=mirror, check_only=True)
+            fetch.ensure_data(root, mirror=mirror, check_only=True)
         assert f"run 'fmtb data --data-root {root}'" in str(err.value)
         assert not root.exists() or list(root.iterdir()) == []
     assert f"{tmp_path / 'missing'} does not exist" in str(err.value) or "empty" in str(root)
-    raw = data.ensure_data(tmp_path / "full", mirror=mirror)
-    assert data.ensure_data(tmp_path / "full", mirror=tmp_path / "none", check_only=True) == raw
+    raw = fetch.ensure_data(tmp_path / "full", mirror=mirror)
+    assert fetch.ensure_data(tmp_path / "full", mirror=tmp_path / "none", check_only=True) == raw
     (raw / "t10k-labels-idx1-ubyte").write_bytes(b"damaged")
     with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte is truncated or corrupt"):
-        data.ensure_data(tmp_path / "full", mirror=mirror, check_only=True)
+        fetch.ensure_data(tmp_path / "full", mirror=mirror, check_only=True)
     assert (raw / "t10k-labels-idx1-ubyte").read_bytes() == b"damaged"
 
 
@@ -271,13 +272,13 @@ def test_check_only_writes_nothing(tmp_path, small_idx):
 def test_a_missing_data_root_is_refused_before_anything_is_written(tmp_path, where):
     from fmtb_helpers import paths
 
-    from conftest import assert_refused, fmtb
+    from support import assert_refused, fmtb
 
     name = f"fmtb-test-missing-{tmp_path.name}"
     root = tmp_path / name if where == "absolute" else paths.notebooks_dir() / name
     given = str(root) if where == "absolute" else name
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
-                "-p", "data_root", given, env={data.MIRROR_ENV: str(REAL_MIRROR)})
+                "-p", "data_root", given, env={fetch.MIRROR_ENV: str(REAL_MIRROR)})
     try:
         assert_refused(proc, f"{root} does not exist", f"fmtb data --data-root {root}")
         assert not root.exists() and list(tmp_path.iterdir()) == []
@@ -286,3 +287,8 @@ def test_a_missing_data_root_is_refused_before_anything_is_written(tmp_path, whe
             import shutil
 
             shutil.rmtree(root)
+
+
+def test_loading_without_the_data_says_how_to_get_it(tmp_path):
+    with pytest.raises(data.DataError, match=r"not in .*run notebook 01.*fmtb data"):
+        data.load_datasets(tmp_path / "nowhere", in_memory=True)

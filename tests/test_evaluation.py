@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from fmtb import fetch
 from fmtb_helpers import data, evaluation, training
 from fmtb_helpers.model import Net
 
@@ -121,7 +122,7 @@ def test_select_n_random_keeps_pairs_together():
 
 def test_batches_cover_the_dataset_in_order(tmp_path, small_idx):
     mirror, _ = small_idx
-    data.ensure_data(tmp_path / "root", mirror=mirror, download=False)
+    fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     trainset, _ = data.load_datasets(tmp_path / "root", in_memory=True)
     parts = list(data.batches(trainset, 5))
     assert [len(p[1]) for p in parts] == [5, 5, 2]

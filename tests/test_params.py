@@ -84,7 +84,7 @@ def test_num_threads_bound_follows_the_machine():
 
 
 def test_fresh_run_is_refused_on_the_command_line(tmp_path):
-    from conftest import assert_refused, fmtb
+    from support import assert_refused, fmtb
 
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "-p", "fresh_run", "false")
     assert_refused(proc, "fresh_run", "--replace")

@@ -143,7 +143,7 @@ def report(found: dict) -> str:
 
 
 def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
-    from fmtb_helpers.data import ensure_data
+    from ..fetch import ensure_data
 
     seed_script = Path(seed_script or default_script("seed_baseline.py"))
     floor_script = Path(floor_script or default_script("bare_loop.py"))
