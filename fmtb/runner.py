@@ -321,7 +321,16 @@ def kernel_manager_class(kernels: Kernels | None = None):
         async def shutdown_kernel(self, now: bool = False, restart: bool = False):
             group = getattr(self.provisioner, "pgid", None)
             try:
-                await super().shutdown_kernel(now=now, restart=restart)
+                if now or not self.owns_kernel:
+                    await super().shutdown_kernel(now=now, restart=restart)
+                else:  # jupyter_client's, without the interrupt it sends first:
+                    # the notebook has finished, and ipykernel logs an interrupt that
+                    # lands in a message handler as "ERROR | KeyboardInterrupt caught"
+                    self.shutting_down = True
+                    self.stop_restarter()
+                    await self.request_shutdown(restart=restart)
+                    await self.finish_shutdown(restart=restart)
+                    await self.cleanup_resources(restart=restart)
             finally:
                 with kernels.lock:
                     kernels.live.discard(self)

@@ -315,3 +315,11 @@ def test_a_server_someone_else_starts_meanwhile_survives(tmp_path, real_data_roo
         if fmtb_run.poll() is None:
             fmtb_run.kill()
             fmtb_run.wait()
+
+
+def test_a_successful_series_logs_no_error(series):
+    """jupyter_client interrupts a kernel before shutting it down, and ipykernel logs
+    an interrupt that lands in a message handler as an ERROR: the runner's kernels
+    are shut down without it."""
+    _, proc = series
+    assert "ERROR" not in proc.stdout + proc.stderr, proc.stderr
