@@ -88,7 +88,6 @@ def _processes_naming(path) -> list[str]:
 def test_ctrl_c_leaves_no_connection_files(tmp_path, real_data_root):
     """Kernel connection files hold the kernel's keys: an interrupted sweep leaves none
     in $TMPDIR (Ctrl-C: SIGINT to the foreground process group)."""
-    # short: the kernels' zygote puts a Unix socket (at most 108 bytes of path) there
     tmp = Path(tempfile.mkdtemp(prefix="s"))
     proc = subprocess.Popen(
         [FMTB, "sweep", "--grid", "lr=0.001,0.01", "-p", "train_subset", "4000", "-q",
@@ -102,7 +101,6 @@ def test_ctrl_c_leaves_no_connection_files(tmp_path, real_data_root):
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()
         time.sleep(1)  # the kernel is starting or running
-        assert _processes_naming(tmp)  # the zygote and its kernels name it: found below
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
