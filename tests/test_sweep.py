@@ -109,7 +109,7 @@ def test_ctrl_c_leaves_no_connection_files(tmp_path, real_data_root):
         left = list(tmp.rglob("*"))
         shutil.rmtree(tmp)
     assert proc.returncode == 130, out + err
-    assert "fmtb sweep: interrupted" in err.splitlines() and "Traceback" not in err
+    assert "fmtb sweep: interrupted (SIGINT)" in err.splitlines() and "Traceback" not in err
     assert [p for p in left if p.suffix == ".json"] == []
     assert out.startswith("Sweep of 2 configurations (lr: 2 values) into ")
     # its kernel (named by its connection file) and TensorBoard (by its logdir) end too
