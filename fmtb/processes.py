@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from fmtb_helpers.board import server_alive as alive  # one check: a pid exists
+
 from .errors import UsageError
 
 
@@ -51,14 +53,6 @@ def die_with_parent(signum: int = signal.SIGTERM, nice: int = 0):
     return preexec
 
 
-def alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (a zombie child counts until reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, but another user's
-        return True
     return True
 
 

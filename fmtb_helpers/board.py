@@ -251,6 +251,7 @@ def running_servers():
 
 
 def server_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (a zombie child counts until reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
