@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test unit kernel notebooks screenshots bench clean
+.PHONY: setup data run test unit kernel ray notebooks screenshots bench bench-sweep clean
 
 setup: $(STAMP) data
 
@@ -29,6 +29,10 @@ test: setup
 # This environment as the Jupyter kernel "Python (fmtb)", for a JupyterLab installed elsewhere.
 kernel: setup
 	$(BIN)/python -m ipykernel install --user --name fmtb --display-name "Python (fmtb)"
+
+# Ray, for fmtb sweep --engine ray (make setup installs it too, for the tests).
+ray: setup
+	$(BIN)/python -m pip install -q -e '.[ray]'
 
 # The tests without kernels, servers or a browser: seconds, not minutes.
 unit: setup

@@ -34,7 +34,8 @@ def cmd_sweep(args) -> int:
     from . import sweep
 
     return sweep.sweep(args.grid, args.param or [], runs_dir=args.runs_dir, out=args.out,
-                       progress=not args.quiet)
+                       progress=not args.quiet, engine=args.engine, address=args.address,
+                       cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
 
 
 def cmd_bench(args) -> int:
@@ -100,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", metavar="DIR",
                    help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
     p.add_argument("--out", metavar="DIR", help="executed notebooks (default: build/executed/sweep_N)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: one configuration after another on this machine (default); "
+                        "ray: each a Ray task, on a local Ray instance or a cluster "
+                        "(pip install -e '.[ray]')")
+    p.add_argument("--address", metavar="ADDR",
+                   help="with --engine ray: join the Ray cluster at ADDR (default: "
+                        "$RAY_ADDRESS; none: start a local instance for the sweep)")
+    p.add_argument("--cpus-per-trial", type=int, default=1, metavar="N",
+                   help="with --engine ray: CPUs Ray reserves for each configuration, "
+                        "and its torch threads (default: 1)")
+    p.add_argument("--gpus-per-trial", type=float, default=0, metavar="N",
+                   help="with --engine ray: GPUs for each configuration (default: 0, "
+                        "the CPU); more than 0 trains on CUDA")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
 

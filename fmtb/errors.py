@@ -7,7 +7,21 @@ class UsageError(Exception):
 
 
 class NotebookFailed(Exception):
-    """A notebook raised: one line naming notebook, cell and error; exit code 1."""
+    """A notebook raised: one line naming notebook, cell and error; exit code 1.
+
+    ``summary`` says what failed; ``copy`` is the executed notebook that shows it
+    (None when the notebook could not start). A sweep on Ray moves the copy from
+    the node to the driver and names it there (:meth:`moved_to`)."""
+
+    def __init__(self, summary: str, copy=None):
+        super().__init__(summary)
+        self.summary, self.copy = summary, copy
+
+    def moved_to(self, copy) -> "NotebookFailed":
+        return NotebookFailed(self.summary, copy)
+
+    def __str__(self) -> str:
+        return self.summary + (f" (executed copy: {self.copy})" if self.copy else "")
 
 
 class Stopped(BaseException):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 from pathlib import Path
 
 from .errors import UsageError
@@ -85,3 +86,13 @@ def claim_next_free(parent: Path, stem: str) -> Path:
             return claim(parent / f"{stem}_{n}")
         except FileExistsError:
             n += 1
+
+
+def remove_tree(path: Path) -> None:
+    """``rm -r path``; what its owner removed meanwhile (a kernel's connection file,
+    a server's pid file) is not an error, anything else is."""
+    def gone_already(function, name, exc_info):
+        if not issubclass(exc_info[0], FileNotFoundError):
+            raise exc_info[1]
+
+    shutil.rmtree(path, onerror=gone_already)

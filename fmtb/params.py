@@ -91,6 +91,8 @@ def _bool(name: str, text: str) -> bool:
 
 
 def _device(name: str, text: str) -> str:
+    if text in ("auto", "cpu"):  # there on every machine: no need to import torch
+        return text
     from fmtb_helpers.runtime import DeviceError, pick_device
 
     try:
@@ -138,8 +140,27 @@ CHECKS = {
 }
 
 
-def parse_value(name: str, text: str, default: object) -> object:
-    """``text`` as a value of parameter ``name``, whose default is ``default``."""
+def _device_name(name: str, text: str) -> str:
+    from fmtb_helpers.runtime import DEVICES
+
+    if text not in DEVICES:
+        raise ParameterError(f"{name} must be one of {', '.join(DEVICES)}, not {text!r}")
+    return text
+
+
+# What only the machine that runs a notebook can check (its devices, its cores): for
+# a sweep on Ray, fmtb checks just the form here; the node checks the rest.
+ON_THE_NODE = {
+    "device": _device_name,
+    "num_threads": lambda n, v: _int(n, v, 0),
+}
+
+
+def parse_value(name: str, text: str, default: object, here: bool = True) -> object:
+    """``text`` as a value of parameter ``name``, whose default is ``default``;
+    ``here=False``: the notebooks will run on another machine (see ON_THE_NODE)."""
+    if not here and name in ON_THE_NODE:
+        return ON_THE_NODE[name](name, text)
     if name in CHECKS:
         return CHECKS[name](name, text)
     if isinstance(default, bool):
@@ -171,7 +192,8 @@ def check_names(given: list[str], known: list[str]) -> None:
             raise ParameterError(f"unknown parameter {name!r}{hint}")
 
 
-def parse(pairs: list[tuple[str, str]], declarations: dict[str, object]) -> dict[str, object]:
+def parse(pairs: list[tuple[str, str]], declarations: dict[str, object],
+          here: bool = True) -> dict[str, object]:
     """Checked values for ``-p NAME VALUE`` pairs against ``{name: default}``."""
     check_names([name for name, _ in pairs], list(declarations))
-    return {name: parse_value(name, text, declarations[name]) for name, text in pairs}
+    return {name: parse_value(name, text, declarations[name], here) for name, text in pairs}

@@ -157,11 +157,9 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
         if starts_fresh or not _may_add_to(chosen, runs / run_name):
             raise _refuse_existing(runs / run_name)
 
-    data_root = values.get("data_root", declarations.get("data_root"))
-    # notebooks resolve data_root from their own folder: do the same here
     try:
-        fetch.ensure_data(notebooks_dir(lang) / Path(data_root).expanduser(),
-                         check_only=True)  # input checking writes nothing
+        fetch.ensure_data(data_root(values, declarations, lang),
+                          check_only=True)  # input checking writes nothing
     except data.DataError as exc:
         raise UsageError(str(exc)) from None
 
@@ -178,6 +176,14 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
 
     return Plan(chosen, runs, run_name, out_dir, values, per_notebook,
                 fresh=starts_fresh, replace=replace, lang=lang)
+
+
+def data_root(values: dict[str, object], declarations: dict[str, object],
+              lang: str = "en") -> Path:
+    """Where the notebooks will read Fashion-MNIST: ``data_root`` (given or their
+    default) resolved from the edition's folder, as the notebooks resolve it."""
+    given = values.get("data_root", declarations.get("data_root"))
+    return notebooks_dir(lang) / Path(str(given)).expanduser()
 
 
 def claim_run(plan: Plan) -> bool:
@@ -236,13 +242,13 @@ def start_shared_server(plan: Plan, serve: bool = False, log=print):
     return info, proc
 
 
-def _describe_failure(exc, notebook: Path, copy: Path) -> str:
+def _describe_failure(exc, notebook: Path, copy: Path) -> NotebookFailed:
     cell = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", "?")
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = str(getattr(exc, "evalue", exc)).strip().splitlines()
     evalue = evalue[-1] if evalue else ""
-    return (f"notebook {notebook.stem} failed in cell [{cell}]: {ename}: {evalue} "
-            f"(executed copy: {copy})")
+    return NotebookFailed(f"notebook {notebook.stem} failed in cell [{cell}]: {ename}: {evalue}",
+                          copy)
 
 
 def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
@@ -359,7 +365,7 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> 
             request_save_on_cell_execute=True, kernel_manager_class=manager_class,
             resources={"metadata": {"path": str(plan.notebooks_dir)}})
     except pm.PapermillExecutionError as exc:
-        raise NotebookFailed(_describe_failure(exc, notebook, copy)) from None
+        raise _describe_failure(exc, notebook, copy) from None
     return time.perf_counter() - started
 
 

@@ -6,6 +6,11 @@ compares them. One failing combination does not stop the others; failures are
 listed at the end (exit code 1). Everything the sweep and its kernels put in
 ``$TMPDIR`` (kernel connection files, with their keys) goes to a folder of its
 own, removed at the end, Ctrl-C included.
+
+Two engines run the combinations: this module's, one after another on this
+machine (the default), and Ray's (:mod:`fmtb.ray_sweep`), one task per
+combination on whatever node Ray picks. Both run a combination with
+:func:`train_and_assess` and report it with :class:`Progress`.
 """
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ import contextlib
 import itertools
 import os
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +25,7 @@ from pathlib import Path
 from fmtb_helpers import paths
 
 from . import folders, params, results, runner
-from .errors import NotebookFailed, UsageError
+from .errors import NotebookFailed, Stopped, UsageError
 
 NOTEBOOKS = "05,06"
 
@@ -53,8 +57,9 @@ def run_name(combo: dict[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
 
-def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
-    """Refuse, before anything runs, what ``fmtb run`` would refuse."""
+def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]], here: bool = True) -> None:
+    """Refuse, before anything runs, what ``fmtb run`` would refuse; ``here=False``:
+    the notebooks run on other machines, which check their devices and cores."""
     declarations = params.merge(params.declared(nb) for nb in runner.select(NOTEBOOKS))
     for name in ("runs_dir", "run_name"):
         declarations.pop(name)
@@ -63,13 +68,14 @@ def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
         for name, values in grid.items():
             if any(n == name for n, _ in pairs):
                 raise params.ParameterError(f"{name} is in --grid and in -p; give it once")
-            parsed = [params.parse_value(name, value, declarations[name]) for value in values]
+            parsed = [params.parse_value(name, value, declarations[name], here)
+                      for value in values]
             for i, value in enumerate(parsed):  # 0.001 and 1e-3 would be one run twice
                 if value in parsed[:i]:
                     raise params.ParameterError(
                         f"--grid {name} gives {value!r} twice ({values[parsed.index(value)]!r} "
                         f"and {values[i]!r}); give each value once")
-        params.parse(pairs, declarations)
+        params.parse(pairs, declarations, here)
     except params.ParameterError as exc:
         raise UsageError(str(exc)) from None
     seen: dict[str, dict[str, str]] = {}
@@ -82,16 +88,17 @@ def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
                 f"the folder {run_name(combo)}; give values that differ in letters or digits")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     return (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
             else f"{seconds / 3600:.1f} h")
 
 
 @contextlib.contextmanager
 def _own_tmpdir():
-    """Point ``$TMPDIR`` (for this process and all it starts: kernels, TensorBoard)
-    at a new folder, removed at the end: normally, on an error or on Ctrl-C (a
-    SIGTERM or SIGHUP reaches this only where fmtb turns it into an exception)."""
+    """Point ``$TMPDIR`` (for this process and all it starts: kernels, TensorBoard, a
+    local Ray instance) at a new folder, removed at the end: normally, on an error or
+    on Ctrl-C (a SIGTERM or SIGHUP reaches this only where fmtb turns it into an
+    exception)."""
     saved = os.environ.get("TMPDIR")
     own = tempfile.mkdtemp(prefix="fmtb-sw-")
     os.environ["TMPDIR"], tempfile.tempdir = own, None
@@ -103,33 +110,93 @@ def _own_tmpdir():
         else:
             os.environ["TMPDIR"] = saved
         tempfile.tempdir = None
+        folders.remove_tree(Path(own))
 
-        def gone_already(function, path, exc_info):  # removed meanwhile by its owner
-            if not issubclass(exc_info[0], FileNotFoundError):
-                raise exc_info[1]
 
-        shutil.rmtree(own, onerror=gone_already)
+def train_and_assess(name: str, pairs: list[tuple[str, str]], runs_dir: Path, out_dir: Path,
+                     progress: bool = False) -> dict[str, float]:
+    """One combination: notebooks 05 and 06 into ``runs_dir/name`` (executed copies in
+    ``out_dir``); the metrics 06 recorded. Raises NotebookFailed or UsageError."""
+    plan = runner.plan(NOTEBOOKS, runs_dir=str(runs_dir), run_name=name, out=str(out_dir),
+                       pairs=pairs)
+    runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None)
+    return results.final_metrics(plan.run_dir)
+
+
+class Progress:
+    """One line per finished combination, the same for both engines: its metrics,
+    how long it took, how many are left and, extrapolated from those done so far,
+    about how long they will take."""
+
+    def __init__(self, total: int, log):
+        self.total, self.log, self.done = total, log, 0
+        self.began = time.perf_counter()
+        self.failures: list[tuple[str, str]] = []
+
+    def outcome(self, name: str, seconds: float, metrics: dict | None = None,
+                error: str | None = None) -> str:
+        """Count one combination as finished; what the line says of it."""
+        self.done += 1
+        if error is None:
+            said = (f"done in {duration(seconds)}: test accuracy {metrics[results.ACCURACY]:.1%}"
+                    f", test loss {metrics[results.LOSS]:.3f}")
+        else:
+            said = f"FAILED after {duration(seconds)}"
+            self.failures.append((name, error))
+        left = self.total - self.done
+        if left:  # the time left, at the pace so far (with several at once, too)
+            pace = (time.perf_counter() - self.began) / self.done
+            said += f" ({left} left, about {duration(pace * left)})"
+        return said
 
 
 def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=None,
-          out=None, progress: bool = False, log=print) -> int:
-    """Run the grid; returns the exit code (0 all well, 1 some configuration failed)."""
+          out=None, progress: bool = False, log=print, engine: str = "local",
+          address: str | None = None, cpus_per_trial: int = 1,
+          gpus_per_trial: float = 0) -> int:
+    """Run the grid; returns the exit code (0 all well, 1 some configuration failed).
+    ``engine="ray"``: on Ray (see :mod:`fmtb.ray_sweep`), joining the cluster at
+    ``address`` or, without one, on a local instance started for the sweep."""
+    if engine not in ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     grid = parse_grid(grid_items)
     pairs = list(pairs)
-    check(grid, pairs)
+    on_ray = engine == "ray"
+    if on_ray:
+        from . import ray_sweep
+
+        ray_sweep.check_options(cpus_per_trial, gpus_per_trial)
+        ray = ray_sweep.import_ray(local=not ray_sweep.joins(address))  # before anything is written: one line if missing
+    elif address is not None or cpus_per_trial != 1 or gpus_per_trial:
+        raise UsageError("--address, --cpus-per-trial and --gpus-per-trial are for "
+                         "--engine ray")
+    check(grid, pairs, here=not on_ray)
     combos = combinations(grid)
     runs = paths.runs_dir(runs_dir)
     folders.check_writable(runs, "--runs-dir")
     if out:
         folders.check_writable(Path(out).resolve(), "--out")
-    sweep_dir = folders.claim_next_free(runs, "sweep")
-    out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / sweep_dir.name
     sizes = ", ".join(f"{name}: {len(values)} value{'s' * (len(values) > 1)}"
                       for name, values in grid.items())
-    log(f"Sweep of {len(combos)} configuration{'s' * (len(combos) > 1)} ({sizes}) into "
-        f"{sweep_dir}; each trains (05) and assesses (06) once", flush=True)
     with _own_tmpdir():
-        failures = _run_all(combos, pairs, sweep_dir, out_dir, progress, log)
+        with (ray_sweep.Cluster(ray, address, cpus_per_trial, gpus_per_trial, log) if on_ray
+              else contextlib.nullcontext()) as cluster:
+            sweep_dir = folders.claim_next_free(runs, "sweep")
+            out_dir = Path(out).resolve() if out else paths.build_dir() / "executed" / sweep_dir.name
+            where = f" on Ray, {cluster.describe()}" if on_ray else ""
+            log(f"Sweep of {len(combos)} configuration{'s' * (len(combos) > 1)} ({sizes}) into "
+                f"{sweep_dir}{where}; each trains (05) and assesses (06) once", flush=True)
+            progress_lines = Progress(len(combos), log)
+            try:
+                if on_ray:
+                    cluster.run_all(combos, pairs, sweep_dir, out_dir, progress_lines)
+                else:
+                    _run_all(combos, pairs, sweep_dir, out_dir, progress, progress_lines)
+            except (KeyboardInterrupt, Stopped):
+                log(f"Sweep stopped: {progress_lines.done} of {len(combos)} configurations "
+                    f"finished, kept in {sweep_dir}", flush=True)
+                raise
+    failures = progress_lines.failures
     log(f"Sweep written to {sweep_dir} ({len(combos) - len(failures)} of {len(combos)} "
         f"configurations); compare them in the HParams dashboard: tensorboard --logdir "
         f"{sweep_dir}")
@@ -138,27 +205,21 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
     return 1 if failures else 0
 
 
+ENGINES = ("local", "ray")
+
+
 def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool,
-             log) -> list[tuple[str, str]]:
-    """Each combination in turn, past failures; the failed ones and why."""
-    failures = []
-    began = time.perf_counter()
+             lines: Progress) -> None:
+    """The local engine: each combination in turn, past failures."""
     for i, combo in enumerate(combos, 1):
         name = run_name(combo)
         started = time.perf_counter()
-        log(f"[{i}/{len(combos)}] {name} ...", end=" ", flush=True)
+        lines.log(f"[{i}/{len(combos)}] {name} ...", end=" ", flush=True)
+        metrics, error = None, None
         try:
-            plan = runner.plan(NOTEBOOKS, runs_dir=str(sweep_dir), run_name=name,
-                               out=str(out_dir / name), pairs=pairs + list(combo.items()))
-            runner.execute(plan, progress=progress, jobs=1, log=lambda *a, **k: None)
-            accuracy = results.final_metrics(plan.run_dir)[results.ACCURACY]
-            outcome = (f"done in {_duration(time.perf_counter() - started)}, "
-                       f"test accuracy {accuracy:.1%}")
+            metrics = train_and_assess(name, pairs + list(combo.items()), sweep_dir,
+                                       out_dir / name, progress)
         except (UsageError, NotebookFailed) as exc:
-            outcome = "FAILED"
-            failures.append((name, str(exc)))
-        # the time left, extrapolated from the configurations done so far
-        left = (time.perf_counter() - began) / i * (len(combos) - i)
-        log(outcome + (f" (about {_duration(left)} left)" if i < len(combos) else ""),
-            flush=True)
-    return failures
+            error = str(exc)
+        lines.log(lines.outcome(name, time.perf_counter() - started, metrics, error),
+                  flush=True)

@@ -45,6 +45,8 @@ def test_runtime_and_extras_are_where_they_belong():
     assert not runtime & {"nbval", "pytest", "playwright", "psutil"}  # test or bench tools
     assert {"nbval", "pytest", "playwright", "psutil"} <= extras["dev"]
     assert "psutil" in extras["bench"]
+    # Ray is optional: `pip install -e '.[ray]'`; the tests need it
+    assert "ray" not in runtime and "ray" in extras["ray"] and "ray" in extras["dev"]
 
 
 def test_the_learners_package_imports_no_tooling():

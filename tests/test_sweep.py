@@ -62,8 +62,10 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
     assert lines[0].startswith("Sweep of 3 configurations (lr: 3 values) into ")
     assert "[1/3] lr_0.001 ... done" in out and "[2/3] lr_0.01 ... done" in out
     # measured, then extrapolated: the time left after each but the last
-    assert "left)" in lines[1] and "left)" in lines[2] and "left" not in lines[3]
-    assert "[3/3] lr_1e30 ... FAILED" in out
+    assert "(2 left, about " in lines[1] and "(1 left, about " in lines[2]
+    assert "left" not in lines[3]
+    assert "test accuracy " in lines[1] and "test loss " in lines[1]
+    assert "[3/3] lr_1e30 ... FAILED after " in out
     failed = [line for line in out.splitlines() if line.startswith("failed: lr_1e30:")]
     assert failed and "notebook 05_track_training failed in cell" in failed[0]
     sweep_dir = tmp_path / "runs" / "sweep_1"

@@ -1,0 +1,309 @@
+"""fmtb sweep --engine ray: each configuration a Ray task, laid out as the local engine
+does; failures reported, killed workers retried, Ctrl-C leaves no Ray process.
+
+The integration tests use real Ray: one test lets fmtb start its own local instance,
+the others join an instance this module starts (2 CPUs, no dashboard). Every process
+either starts carries a mark in its environment, so the tests can tell that none is
+left (see ``support.processes_marked``)."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from fmtb import ray_sweep, servers, sweep
+from fmtb.errors import NotebookFailed, UsageError
+from support import FMTB, assert_refused, fmtb, marked_env, processes_marked, wait_for
+
+SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50", "-p", "eval_every", "50",
+         "-p", "n_features", "50", "-q"]
+
+
+# --- unit: no Ray started ----------------------------------------------------------
+
+@pytest.mark.unit
+def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path):
+    # Ray made unimportable in this one process (sys.modules["ray"] = None)
+    code = ("import sys; sys.modules['ray'] = None; from fmtb.cli import main; "
+            f"sys.exit(main(['sweep', '--engine', 'ray', '--grid', 'lr=0.01', "
+            f"'--runs-dir', {str(tmp_path)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert_refused(proc, "--engine ray needs Ray", "pip install -e '.[ray]'", "make ray",
+                   command="sweep")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("args, words", [
+    (["--address", "127.0.0.1:6379"], ["--address, --cpus-per-trial and --gpus-per-trial "
+                                       "are for --engine ray"]),
+    (["--engine", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial must be 1 or more"]),
+    (["--engine", "ray", "--gpus-per-trial", "-1"], ["--gpus-per-trial must be 0 or more"]),
+    (["--engine", "ray", "-p", "device", "tpu"], ["device must be one of auto, cpu, cuda, mps"]),
+])
+def test_ray_options_are_checked_before_anything_starts(args, words, tmp_path):
+    proc = fmtb("sweep", "--runs-dir", str(tmp_path), "--grid", "lr=0.01", *args)
+    assert_refused(proc, *words, command="sweep")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.unit
+def test_on_ray_the_nodes_check_devices_and_cores():
+    """A driver without a GPU may sweep on GPU nodes: only the node can tell."""
+    declarations = {"device": "auto", "num_threads": 1}
+    pairs = [("device", "cuda"), ("num_threads", "512")]
+    values = sweep.params.parse(pairs, declarations, here=False)
+    assert values == {"device": "cuda", "num_threads": 512}
+    with pytest.raises(sweep.params.ParameterError, match="num_threads must be at most"):
+        sweep.params.parse([("num_threads", "512")], declarations)
+
+
+@pytest.mark.unit
+def test_trial_pairs_give_threads_and_device_unless_given():
+    combo = {"lr": "0.01"}
+    assert ray_sweep.trial_pairs([("seed", "1")], combo, 2, 0) == [
+        ("seed", "1"), ("lr", "0.01"), ("num_threads", "2"), ("device", "cpu")]
+    assert ray_sweep.trial_pairs([], combo, 1, 0.5)[-1] == ("device", "cuda")
+    given = [("num_threads", "3"), ("device", "auto")]
+    assert ray_sweep.trial_pairs(given, combo, 1, 1) == [*given, ("lr", "0.01")]
+
+
+@pytest.mark.unit
+def test_an_archive_is_laid_out_as_the_local_engine_writes(tmp_path):
+    node = tmp_path / "node"
+    (node / "sweep_3" / "lr_0.01" / "sub").mkdir(parents=True)
+    (node / "sweep_3" / "lr_0.01" / "sub" / "events.out").write_bytes(b"\0events")
+    (node / "executed").mkdir()
+    (node / "executed" / "05_track_training.ipynb").write_text("{}")
+    archive = ray_sweep.pack({ray_sweep.RUN: node / "sweep_3" / "lr_0.01",
+                              ray_sweep.EXECUTED: node / "executed",
+                              "missing": node / "nothing"})
+    sweep_dir, out = tmp_path / "runs" / "sweep_3", tmp_path / "out"
+    sweep_dir.mkdir(parents=True)
+    ray_sweep.unpack(ray_sweep.Outcome("lr_0.01", "n", 1.0, archive), sweep_dir, out)
+    assert (sweep_dir / "lr_0.01" / "sub" / "events.out").read_bytes() == b"\0events"
+    assert (out / "lr_0.01" / "05_track_training.ipynb").read_text() == "{}"
+    assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.01"]  # nothing left over
+
+
+@pytest.mark.unit
+def test_an_archive_cannot_write_outside_its_folders(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("run/../../escaped")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    sweep_dir = tmp_path / "runs" / "sweep_1"
+    sweep_dir.mkdir(parents=True)
+    with pytest.raises(tarfile.OutsideDestinationError):
+        ray_sweep.unpack(ray_sweep.Outcome("a", "n", 1.0, buffer.getvalue()), sweep_dir,
+                         tmp_path / "out")
+    assert not (tmp_path / "runs" / "escaped").exists()
+    assert list(sweep_dir.iterdir()) == []
+
+
+@pytest.mark.unit
+def test_progress_lines_say_metrics_time_and_what_is_left():
+    said = []
+    lines = sweep.Progress(3, said.append)
+    metrics = {"hparam/test accuracy": 0.6962, "hparam/test loss": 0.8571}
+    first = lines.outcome("a", 41.2, metrics)
+    assert first.startswith("done in 41 s: test accuracy 69.6%, test loss 0.857 (2 left, about ")
+    assert lines.outcome("b", 3.0, error="boom").startswith("FAILED after 3 s (1 left, about ")
+    assert lines.outcome("c", 100.0, metrics) == ("done in 2 min: test accuracy 69.6%, "
+                                                  "test loss 0.857")
+    assert lines.failures == [("b", "boom")] and lines.done == 3
+
+
+@pytest.mark.unit
+def test_a_failed_notebook_names_its_copy_where_it_now_lies(tmp_path):
+    exc = NotebookFailed("notebook 05_track_training failed in cell [15]: X: y",
+                         Path("/node/tmp/executed/05_track_training.ipynb"))
+    moved = exc.moved_to(tmp_path / "05_track_training.ipynb")
+    assert str(moved) == (f"notebook 05_track_training failed in cell [15]: X: y "
+                          f"(executed copy: {tmp_path / '05_track_training.ipynb'})")
+    assert str(NotebookFailed("could not run")) == "could not run"
+
+
+# --- integration: real Ray ---------------------------------------------------------
+
+def _short_tmpdir() -> Path:
+    # Ray's sockets live under $TMPDIR/ray/session_.../sockets: a path of at most 107
+    # bytes, which pytest's own tmp_path can exceed
+    return Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
+
+
+def _ray_left(mark: str) -> list[tuple[int, str]]:
+    return [p for p in processes_marked(mark)
+            if any(word in p[1] for word in ("ray", "raylet", "gcs_server", "ipykernel",
+                                             "tensorboard"))]
+
+
+@pytest.mark.integration
+def test_ctrl_c_keeps_finished_trials_and_stops_the_local_instance(tmp_path, real_data_root):
+    """Without --address fmtb starts a local Ray instance, and stops it: also on Ctrl-C
+    (SIGINT to the foreground process group, as a terminal sends it)."""
+    mark = f"ray-ctrl-c-{os.getpid()}"
+    tmp = _short_tmpdir()
+    runs = tmp_path / "runs"
+    # one trial at a time (2 CPUs each), so that one finishes before the interrupt
+    proc = subprocess.Popen(
+        [FMTB, "sweep", "--engine", "ray", "--cpus-per-trial", "2", "--grid", "lr=0.001,0.01",
+         *SMALL, "--runs-dir", str(runs), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**marked_env(mark), "TMPDIR": str(tmp)})
+    try:
+        out = []
+        for line in proc.stdout:  # read until the first trial has finished
+            out.append(line)
+            if line.startswith("[1/2] "):
+                break
+        assert out and out[-1].startswith("[1/2] "), "".join(out) + proc.stderr.read()
+        assert out[0] == "Starting a local Ray instance for this sweep ...\n"
+        assert "on Ray, a local instance (" in out[1] and "up to 1 at once, 2 CPUs each" in out[1]
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, "".join(out) + rest + err
+    assert "fmtb sweep: interrupted (SIGINT)" in err.splitlines() and "Traceback" not in err
+    assert "Sweep stopped: 1 of 2 configurations finished, kept in " in rest
+    finished = out[-1].split()[1]
+    assert [p.name for p in (runs / "sweep_1").iterdir()] == [finished]
+    assert (tmp_path / "out" / finished / "06_assess_the_model.ipynb").is_file()
+    left = wait_for(lambda: not _ray_left(mark), 30)
+    assert left, _ray_left(mark)
+    assert list(tmp.iterdir()) == []  # the sweep's $TMPDIR (Ray's session folder in it)
+    tmp.rmdir()
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """A local Ray instance started by this module (2 CPUs, dashboard off), held by a
+    small driver process; yields ``(address, mark)``. Stopped, with every process it
+    started, at the end of the module."""
+    mark = f"ray-instance-{os.getpid()}"
+    tmp = _short_tmpdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, ray\n"
+         "ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, "
+         "configure_logging=False)\n"
+         "print(ray.get_runtime_context().gcs_address, flush=True)\n"
+         "sys.stdin.read()\n"
+         "ray.shutdown()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**marked_env(mark), "TMPDIR": str(tmp), "RAY_AUTH_MODE": "token"})
+    try:
+        address = holder.stdout.readline().strip()
+        assert address, "the test's Ray instance did not start"
+        yield address, mark
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+        gone = wait_for(lambda: not _ray_left(mark), 30)
+        assert gone, f"Ray processes left: {_ray_left(mark)}"
+        subprocess.run(["rm", "-rf", str(tmp)], check=True)
+
+
+def _sweep_on(address: str, mark: str, *args: str, timeout: float = 600):
+    return fmtb("sweep", "--engine", "ray", "--address", address, *args,
+                env={**marked_env(mark), "RAY_AUTH_MODE": "token"}, timeout=timeout)
+
+
+@pytest.mark.integration
+def test_a_sweep_on_ray_fills_hparams_and_reports_a_diverging_configuration(
+        ray_instance, tmp_path, real_data_root):
+    address, mark = ray_instance
+    runs, out_dir = tmp_path / "runs", tmp_path / "out"
+    proc = _sweep_on(address, mark, "--grid", "lr=0.001,0.01,1e30", *SMALL,
+                     "--runs-dir", str(runs), "--out", str(out_dir))
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    lines = out.splitlines()
+    assert lines[0] == f"Joining the Ray cluster at {address} ..."
+    assert lines[1].startswith("Sweep of 3 configurations (lr: 3 values) into ")
+    assert f"on Ray, the cluster at {address} (2 CPUs, 0 GPUs): up to 2 at once" in lines[1]
+    done = [line for line in lines if line.startswith("[")]
+    assert [line.split()[0] for line in done] == ["[1/3]", "[2/3]", "[3/3]"]  # as they finish
+    by_name = {line.split()[1]: line for line in done}
+    for name in ("lr_0.001", "lr_0.01"):
+        assert f"{name} on " in by_name[name] and " done in " in by_name[name]
+        assert "test accuracy " in by_name[name] and "test loss " in by_name[name]
+    assert " FAILED after " in by_name["lr_1e30"]
+    assert "left, about" in done[0] and "left" not in done[-1]
+    failed = [line for line in lines if line.startswith("failed: lr_1e30:")]
+    copy = out_dir / "lr_1e30" / "05_track_training.ipynb"
+    assert failed and "notebook 05_track_training failed in cell" in failed[0]
+    assert "TrainingDiverged" in failed[0] and failed[0].endswith(f"(executed copy: {copy})")
+    assert copy.is_file() and "TrainingDiverged" in copy.read_text()
+
+    # laid out as the local engine does: runs/sweep_N/<name>/, executed copies in --out
+    sweep_dir = runs / "sweep_1"
+    assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.001", "lr_0.01", "lr_1e30"]
+    for name in ("lr_0.001", "lr_0.01"):
+        assert sorted(p.name for p in (out_dir / name).iterdir()) == [
+            "05_track_training.ipynb", "06_assess_the_model.ipynb"]
+        assert (sweep_dir / name / "net.pt").is_file()
+    with servers.TensorBoardServer(sweep_dir) as tb:  # a real TensorBoard reads them back
+        groups = tb.hparams_sessions()
+    assert set(groups) == {"lr_0.001", "lr_0.01"}
+    for name, lr in (("lr_0.001", 0.001), ("lr_0.01", 0.01)):
+        assert float(groups[name]["hparams"]["lr"]) == lr
+        metrics = {m["name"]["tag"]: m["value"] for m in groups[name]["metricValues"]}
+        assert 0 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0
+    # the nodes' kernels and TensorBoard servers ended with their trials
+    assert [p for p in _ray_left(mark) if "ipykernel" in p[1] or "tensorboard" in p[1]] == []
+
+
+def _trial_worker(mark: str):
+    """The pid of the Ray worker running a trial, once its notebook's kernel has started."""
+    found = processes_marked(mark)
+    workers = [pid for pid, cmd in found if cmd.startswith("ray::fmtb-trial")]
+    kernels = [pid for pid, cmd in found if "ipykernel_launcher" in cmd]
+    return workers[0] if workers and kernels else None
+
+
+@pytest.mark.integration
+def test_a_worker_killed_mid_trial_is_retried_by_ray(ray_instance, tmp_path, real_data_root):
+    address, mark = ray_instance
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [FMTB, "sweep", "--engine", "ray", "--address", address, "--grid", "lr=0.01", *SMALL,
+         "--runs-dir", str(runs), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**marked_env(mark), "RAY_AUTH_MODE": "token"})
+    try:
+        worker = wait_for(lambda: _trial_worker(mark), 300)
+        assert worker, "no trial started within 300 s"
+        os.kill(worker, signal.SIGKILL)
+        out, err = proc.communicate(timeout=600)  # never a hang
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert "[1/1] lr_0.01 on " in out and " done in " in out, out
+    assert (runs / "sweep_1" / "lr_0.01" / "net.pt").is_file()
+    # the killed worker's kernel and TensorBoard did not outlive it
+    assert wait_for(lambda: not [p for p in _ray_left(mark)
+                                 if "ipykernel" in p[1] or "tensorboard" in p[1]], 30)
+
+
+@pytest.mark.integration
+def test_more_gpus_per_trial_than_a_local_instance_has_is_refused(tmp_path):
+    tmp = _short_tmpdir()
+    proc = fmtb("sweep", "--engine", "ray", "--gpus-per-trial", "1", "--grid", "lr=0.01",
+                "--runs-dir", str(tmp_path / "runs"), env={"TMPDIR": str(tmp)})
+    assert list(tmp.iterdir()) == []  # Ray's session folder went with the sweep's $TMPDIR
+    tmp.rmdir()
+    if "0 GPUs" not in proc.stderr:
+        pytest.skip("this machine has a GPU")
+    assert_refused(proc, "--gpus-per-trial 1 but this machine has 0 GPUs", command="sweep")
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
