@@ -56,5 +56,9 @@ screenshots: setup
 bench: setup
 	$(BIN)/fmtb bench
 
+# Four configurations on fmtb sweep's local engine, then on Ray: the ratio (about 3 minutes).
+bench-sweep: setup
+	$(BIN)/fmtb bench --sweep
+
 clean:
 	rm -rf build .pytest_cache

@@ -46,7 +46,13 @@ def cmd_bench(args) -> int:
     if importlib.util.find_spec("psutil") is None:
         raise UsageError("fmtb bench samples memory with psutil: pip install -e '.[bench]'")
     try:
-        bench.main(args.seed_script, args.floor_script, args.data_root, args.out)
+        if args.sweep:
+            if args.rounds < 1:
+                raise UsageError(f"--rounds must be 1 or more, not {args.rounds}")
+            bench.main_sweep(args.grid, [tuple(p) for p in args.param] if args.param else None,
+                             args.out, args.rounds)
+        else:
+            bench.main(args.seed_script, args.floor_script, args.data_root, args.out)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     return 0
@@ -123,9 +129,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-script", help="default: ../shared/bench/seed_baseline.py")
     p.add_argument("--floor-script", help="default: ../shared/bench/bare_loop.py")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--out", help="results as JSON (default: build/bench.json)")
+    p.add_argument("--out", help="results as JSON (default: build/bench.json, or "
+                                 "build/bench_sweep.json with --sweep)")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead: one grid on fmtb sweep's local engine and on Ray "
+                        "(--cpus-per-trial 1) side by side; print the ratio")
+    p.add_argument("--grid", metavar="NAME=V1,V2", help=f"with --sweep (default: {bench_grid()})")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="with --sweep: a parameter for every configuration (default: "
+                        "-p train_subset 3000)")
+    p.add_argument("--rounds", type=int, default=2, metavar="N",
+                   help="with --sweep: run each engine N times, alternating local, ray, ray, "
+                        "local, ... (default: 2)")
     p.set_defaults(func=cmd_bench)
     return parser
+
+
+def bench_grid() -> str:
+    from .maintainer.bench import SWEEP_GRID
+
+    return SWEEP_GRID
 
 
 def _stop(signum, frame):

@@ -11,14 +11,11 @@ class NotebookFailed(Exception):
 
     ``summary`` says what failed; ``copy`` is the executed notebook that shows it
     (None when the notebook could not start). A sweep on Ray moves the copy from
-    the node to the driver and names it there (:meth:`moved_to`)."""
+    the node to the driver and names it there."""
 
     def __init__(self, summary: str, copy=None):
         super().__init__(summary)
         self.summary, self.copy = summary, copy
-
-    def moved_to(self, copy) -> "NotebookFailed":
-        return NotebookFailed(self.summary, copy)
 
     def __str__(self) -> str:
         return self.summary + (f" (executed copy: {self.copy})" if self.copy else "")

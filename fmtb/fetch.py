@@ -15,7 +15,9 @@ left behind.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import gzip
 import hashlib
 import os
@@ -122,6 +124,22 @@ def _download(root: Path) -> None:
         FashionMNIST(str(root), train=train, download=True)
 
 
+@contextlib.contextmanager
+def _fetching(root: Path):
+    """Hold ``<root>/.fmtb-fetch.lock`` while fetching: torchvision's download writes
+    in place, and trials of a sweep on one node fetch at once (POSIX advisory lock,
+    released when the process ends, however it ends)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / ".fmtb-fetch.lock", "a")
+    except OSError as exc:
+        raise DataError(f"could not write in {root}: {exc.strerror or exc}; make it "
+                        f"writable or choose another data_root") from exc
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_data(data_root: str | Path | None = None, *, mirror: str | Path | None = None,
                 download: bool = True, verify: bool = True, check_only: bool = False) -> Path:
     """Make sure the four IDX files are under ``<data_root>/FashionMNIST/raw``.
@@ -139,13 +157,16 @@ def ensure_data(data_root: str | Path | None = None, *, mirror: str | Path | Non
                             f"should be; remove it and run 'fmtb data --data-root {root}'")
     missing, cause = [name for name in SHA256 if not (raw / name).is_file()], ""
     if missing and not check_only:
-        if all((mirror_dir / f"{name}.gz").is_file() for name in missing):
-            _from_mirror(raw, mirror_dir, missing)
-        elif download:
-            try:
-                _download(root)
-            except Exception as exc:  # no network, DNS failure, HTTP error, bad MD5 ...
-                cause = " ".join(f"; the download failed: {type(exc).__name__}: {exc}".split())
+        with _fetching(root):  # another fmtb (a trial beside this one) may be fetching it
+            missing = [name for name in SHA256 if not (raw / name).is_file()]
+            if missing and all((mirror_dir / f"{name}.gz").is_file() for name in missing):
+                _from_mirror(raw, mirror_dir, missing)
+            elif missing and download:
+                try:
+                    _download(root)
+                except Exception as exc:  # no network, DNS failure, HTTP error, bad MD5 ...
+                    cause = " ".join(f"; the download failed: {type(exc).__name__}: {exc}"
+                                     .split())
         missing = [name for name in SHA256 if not (raw / name).is_file()]
     if missing:
         raise DataError(_how_to_get_it(root, mirror_dir, missing, cause))

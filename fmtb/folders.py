@@ -9,6 +9,7 @@ import errno
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from .errors import UsageError
@@ -88,11 +89,19 @@ def claim_next_free(parent: Path, stem: str) -> Path:
             n += 1
 
 
-def remove_tree(path: Path) -> None:
+def remove_tree(path: Path, tries: int = 3) -> None:
     """``rm -r path``; what its owner removed meanwhile (a kernel's connection file,
-    a server's pid file) is not an error, anything else is."""
+    a server's pid file) is not an error, anything else is. A process that is ending
+    may still write one last file in it: a folder found not empty is tried again."""
     def gone_already(function, name, exc_info):
         if not issubclass(exc_info[0], FileNotFoundError):
             raise exc_info[1]
 
-    shutil.rmtree(path, onerror=gone_already)
+    for attempt in range(tries):
+        try:
+            shutil.rmtree(path, onerror=gone_already)
+            return
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY or attempt == tries - 1:
+                raise
+            time.sleep(0.5)

@@ -25,6 +25,7 @@ import socket
 import tarfile
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +52,22 @@ def import_ray(local: bool):
     return ray
 
 
-def check_options(cpus_per_trial: int, gpus_per_trial: float) -> None:
+def check_options(cpus_per_trial: int, gpus_per_trial: float,
+                  pairs: list[tuple[str, str]], grid: dict[str, list[str]]) -> None:
+    """Refuse resources Ray would refuse, and a device that contradicts them."""
     if cpus_per_trial < 1:
         raise UsageError(f"--cpus-per-trial must be 1 or more, not {cpus_per_trial}")
     if gpus_per_trial < 0:
         raise UsageError(f"--gpus-per-trial must be 0 or more, not {gpus_per_trial:g}")
+    if 0 < gpus_per_trial < 1 and round(1 / gpus_per_trial, 4) % 1:
+        raise UsageError(f"--gpus-per-trial below 1 must divide a GPU evenly (0.5, 0.25, "
+                         f"...), not {gpus_per_trial:g}")
+    devices = {value for name, value in pairs if name == "device"} | set(grid.get("device", []))
+    if gpus_per_trial == 0 and devices & {"cuda"}:
+        raise UsageError("device cuda needs a GPU for each trial: add --gpus-per-trial 1")
+    if gpus_per_trial and devices & {"cpu", "mps"}:
+        raise UsageError(f"--gpus-per-trial {gpus_per_trial:g} reserves GPUs that device "
+                         f"{sorted(devices & {'cpu', 'mps'})[0]} would not use")
 
 
 def trial_pairs(pairs: list[tuple[str, str]], combo: dict[str, str], cpus_per_trial: int,
@@ -80,6 +92,12 @@ class Trial:
     name: str                          # its folder, sweep.run_name(combo)
     pairs: tuple[tuple[str, str], ...]  # its parameters, as -p pairs
     sweep_name: str                    # sweep_N: the node's folders are named the same
+    sweep_id: str                      # this sweep among others, on any node
+
+    def workdir(self) -> Path:
+        """The trial's folder on its node: the same for a retry, which removes what a
+        killed attempt left there."""
+        return Path(tempfile.gettempdir()) / f"fmtb-trial-{self.sweep_id}-{self.name}"
 
 
 @dataclass
@@ -109,9 +127,13 @@ def pack(folders_by_name: dict[str, Path]) -> bytes:
 
 
 def run_trial(trial: Trial) -> Outcome:
-    """Run one combination on this node, in a folder of its own removed afterwards."""
+    """Run one combination on this node, in a folder of its own removed afterwards
+    (also when Ray cancels it: Ray raises KeyboardInterrupt here first)."""
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="fmtb-trial-"))
+    work = trial.workdir()
+    if work.exists():  # an earlier attempt, killed
+        folders.remove_tree(work)
+    work.mkdir(mode=0o700, parents=True)
     try:
         runs, out = work / trial.sweep_name, work / EXECUTED
         metrics = error = failed_copy = None
@@ -134,17 +156,31 @@ def run_trial(trial: Trial) -> Outcome:
 
 # --- on the driver ------------------------------------------------------------
 
+def _members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's files and folders, refused if one would land outside the folder it
+    is unpacked in (an absolute path, a ``..``) or is anything else (a link, a device)."""
+    members = tar.getmembers()
+    for member in members:
+        parts = Path(member.name).parts
+        if (member.name.startswith("/") or ".." in parts or not parts
+                or parts[0] not in (RUN, EXECUTED) or not (member.isfile() or member.isdir())):
+            raise tarfile.TarError(f"the archive holds {member.name!r}, which is not a file "
+                                   f"or folder of a run")
+    return members
+
+
 def unpack(outcome: Outcome, sweep_dir: Path, out_dir: Path) -> None:
-    """Lay a task's archive out as the local engine would have written it."""
+    """Lay a task's archive out as the local engine would have written it: the executed
+    notebooks first, then the run folder, which appears whole (one rename)."""
     incoming = Path(tempfile.mkdtemp(prefix=f".incoming-{outcome.name}-", dir=sweep_dir))
     try:
         with tarfile.open(fileobj=io.BytesIO(outcome.archive), mode="r:gz") as tar:
-            tar.extractall(incoming, filter="data")  # no absolute paths, links or ..
-        if (incoming / RUN).is_dir():
-            os.replace(incoming / RUN, sweep_dir / outcome.name)
+            tar.extractall(incoming, members=_members(tar))
         if (incoming / EXECUTED).is_dir():
             folders.make(out_dir)
             shutil.copytree(incoming / EXECUTED, out_dir / outcome.name, dirs_exist_ok=True)
+        if (incoming / RUN).is_dir():
+            os.replace(incoming / RUN, sweep_dir / outcome.name)
     finally:
         folders.remove_tree(incoming)
 
@@ -161,15 +197,24 @@ def _task_failure(ray, exc: BaseException) -> str:
         return f"the task raised {_first_line(cause)}"
     if isinstance(exc, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                         ray.exceptions.OutOfMemoryError, ray.exceptions.LocalRayletDiedError)):
-        return (f"its Ray worker died, also on the {RETRIES} retry Ray gave it "
-                f"({_first_line(exc)})")
+        return (f"Ray lost the process running it, after running a lost one again "
+                f"{RETRIES} time(s): {_first_line(exc)}")
     return _first_line(exc)
 
 
+LOCAL = "local"  # --address local: a local instance, whatever $RAY_ADDRESS says
+
+
 def joins(address: str | None) -> str | None:
-    """The cluster a sweep joins: ``--address``, else Ray's ``$RAY_ADDRESS`` (set for
-    a Ray job); None: it starts a local instance."""
-    return address or os.environ.get("RAY_ADDRESS") or None
+    """The cluster a sweep joins: ``--address``, else Ray's ``$RAY_ADDRESS`` (as Ray's
+    own ``ray.init()`` reads it; a Ray job sets it), unless that names a job server
+    (``http://...:8265``, for ``ray job submit``); None: it starts a local instance."""
+    if address == LOCAL:
+        return None
+    if address:
+        return address
+    from_env = os.environ.get("RAY_ADDRESS", "")
+    return from_env if from_env and not from_env.startswith(("http://", "https://")) else None
 
 
 class Cluster:
@@ -195,10 +240,25 @@ class Cluster:
                                  f"{_first_line(exc)}") from exc
         else:
             self.log("Starting a local Ray instance for this sweep ...", flush=True)
-            ray.init(address="local", include_dashboard=False, **options)
+            try:
+                ray.init(address="local", include_dashboard=False, **options)
+            except Exception as exc:  # a port, /dev/shm, a socket path too long, ...
+                ray.shutdown()  # whatever it had started
+                raise UsageError(f"could not start a local Ray instance: "
+                                 f"{_first_line(exc)}") from exc
+            except BaseException:  # Ctrl-C while it starts: stop what it had started
+                ray.shutdown()
+                raise
         try:
             self.resources = ray.cluster_resources()
             self._check_fit()
+            self.task = ray.remote(run_trial)
+            self.options = {"num_cpus": self.cpus, "num_gpus": self.gpus,
+                            "max_retries": RETRIES, "retry_exceptions": False}
+            try:  # Ray checks the options here, before the sweep claims its folder
+                self.task.options(**self.options)
+            except ValueError as exc:
+                raise UsageError(f"Ray refuses these resources: {_first_line(exc)}") from exc
         except BaseException:
             ray.shutdown()
             raise
@@ -230,22 +290,21 @@ class Cluster:
         what = f"the cluster at {self.address}" if self.address else "a local instance"
         each = f"{self.cpus} CPU{'s' * (self.cpus > 1)}" + (
             f" and {self.gpus:g} GPU{'s' * (self.gpus != 1)}" if self.gpus else "")
-        return (f"{what} ({cpus:g} CPUs, {gpus:g} GPUs): up to {max(at_once, 0)} at once, "
-                f"{each} each")
+        fits = f"up to {at_once} at once" if at_once > 0 else "none fits yet"
+        return f"{what} ({cpus:g} CPUs, {gpus:g} GPUs): {fits}, {each} each"
 
     def run_all(self, combos: list[dict[str, str]], pairs: list[tuple[str, str]],
                 sweep_dir: Path, out_dir: Path, lines: "sweep.Progress") -> None:
         """Submit every combination, then report and lay out each as it finishes."""
         ray = self.ray
-        task = ray.remote(run_trial).options(
-            num_cpus=self.cpus, num_gpus=self.gpus, max_retries=RETRIES,
-            retry_exceptions=False, name="fmtb-trial")
         submitted = time.perf_counter()
+        sweep_id = uuid.uuid4().hex[:12]
         pending = {}
         for combo in combos:
             name = sweep.run_name(combo)
             trial = Trial(name, tuple(trial_pairs(pairs, combo, self.cpus, self.gpus)),
-                          sweep_dir.name)
+                          sweep_dir.name, sweep_id)
+            task = self.task.options(**self.options, name=f"fmtb-trial-{name}")
             pending[task.remote(trial)] = name
         try:
             while pending:
@@ -253,8 +312,19 @@ class Cluster:
                 for ref in ready:
                     self._report(ref, pending.pop(ref), submitted, sweep_dir, out_dir, lines)
         finally:
-            for ref in pending:  # Ctrl-C, or a failure here: end what still runs
-                ray.cancel(ref, force=True)
+            if pending:  # Ctrl-C, or a failure here: end what still runs
+                self._cancel(list(pending))
+
+    def _cancel(self, refs: list, grace: float = 15.0) -> None:
+        """Cancel the tasks: first as Ctrl-C would stop them (a KeyboardInterrupt in the
+        task, so that it ends its kernels and removes its folder), then, after
+        ``grace`` seconds, by killing their workers."""
+        ray = self.ray
+        for ref in refs:
+            ray.cancel(ref)
+        _, running = ray.wait(refs, num_returns=len(refs), timeout=grace)
+        for ref in running:
+            ray.cancel(ref, force=True)
 
     def _report(self, ref, name: str, submitted: float, sweep_dir: Path, out_dir: Path,
                 lines: "sweep.Progress") -> None:
@@ -266,10 +336,14 @@ class Cluster:
             said = lines.outcome(name, seconds, error=_task_failure(ray, exc))
             node = ""
         else:
-            unpack(outcome, sweep_dir, out_dir)
             error = outcome.error
             if outcome.failed_copy:
                 error = str(NotebookFailed(error, out_dir / name / outcome.failed_copy))
-            said = lines.outcome(name, outcome.seconds, outcome.metrics, error)
+            try:
+                unpack(outcome, sweep_dir, out_dir)
+            except (OSError, tarfile.TarError) as exc:  # a full disk, a bad archive
+                error = f"its run could not be laid out in {sweep_dir}: {_first_line(exc)}"
+            said = lines.outcome(name, outcome.seconds, outcome.metrics if error is None
+                                 else None, error)
             node = f" on {outcome.node}" if self.address else ""
         lines.log(f"[{lines.done}/{lines.total}] {name}{node} {said}", flush=True)

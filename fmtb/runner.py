@@ -409,7 +409,7 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
             threading.Thread(target=work, args=(nb, bar, nice), daemon=True).start()
         if not running:
             break
-        nb, exc = finished.get()
+        nb, exc = _next(finished)
         free_slots.append(running.pop(nb))
         free_slots.sort()
         if exc is None:
@@ -420,6 +420,19 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
             failure = failure or NotebookFailed(f"notebook {nb.stem} could not run: {exc}")
     if failure is not None:
         raise failure
+
+
+def _next(finished):
+    """The next finished notebook. Waits in short steps: an exception raised in this
+    thread from outside (Ray cancelling a sweep's task raises KeyboardInterrupt so) lands
+    only between two steps of Python, never inside one blocking wait."""
+    import queue
+
+    while True:
+        try:
+            return finished.get(timeout=0.5)
+        except queue.Empty:
+            continue
 
 
 def _one_thread_each() -> None:

@@ -165,7 +165,7 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
     if on_ray:
         from . import ray_sweep
 
-        ray_sweep.check_options(cpus_per_trial, gpus_per_trial)
+        ray_sweep.check_options(cpus_per_trial, gpus_per_trial, pairs, grid)
         ray = ray_sweep.import_ray(local=not ray_sweep.joins(address))  # before anything is written: one line if missing
     elif address is not None or cpus_per_trial != 1 or gpus_per_trial:
         raise UsageError("--address, --cpus-per-trial and --gpus-per-trial are for "

@@ -94,3 +94,18 @@ def test_every_module_the_makefile_runs_exists():
     modules = re.findall(r"python -m ([\w.]+)", (ROOT / "Makefile").read_text())
     assert "fmtb.maintainer.store" in modules
     assert [m for m in modules if importlib.util.find_spec(m) is None] == []
+
+
+def test_importing_jsonschema_builds_no_iri_parsers():
+    """Why jsonschema is pinned below 4.25 (pyproject.toml): from 4.25 it imports
+    rfc3987-syntax when installed, which builds its parsers at import, 2.3 s in every
+    process that imports jsonschema (each fmtb, papermill and Ray process). When this
+    fails after an upgrade, the pin was lifted or bypassed; if upstream now imports it
+    lazily, drop the pin and this test."""
+    import subprocess
+    import sys
+
+    code = "import sys, jsonschema; print('rfc3987_syntax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

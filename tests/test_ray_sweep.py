@@ -46,6 +46,7 @@ def test_without_ray_installed_the_error_says_how_to_install_it(tmp_path):
     (["--engine", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial must be 1 or more"]),
     (["--engine", "ray", "--gpus-per-trial", "-1"], ["--gpus-per-trial must be 0 or more"]),
     (["--engine", "ray", "-p", "device", "tpu"], ["device must be one of auto, cpu, cuda, mps"]),
+    (["--engine", "ray", "-p", "device", "cuda"], ["device cuda needs a GPU for each trial"]),
 ])
 def test_ray_options_are_checked_before_anything_starts(args, words, tmp_path):
     proc = fmtb("sweep", "--runs-dir", str(tmp_path), "--grid", "lr=0.01", *args)
@@ -93,19 +94,25 @@ def test_an_archive_is_laid_out_as_the_local_engine_writes(tmp_path):
 
 
 @pytest.mark.unit
-def test_an_archive_cannot_write_outside_its_folders(tmp_path):
+@pytest.mark.parametrize("name, kind", [
+    ("run/../../escaped", tarfile.REGTYPE),
+    ("/tmp/escaped", tarfile.REGTYPE),
+    ("elsewhere/file", tarfile.REGTYPE),
+    ("run/link", tarfile.SYMTYPE),
+])
+def test_an_archive_cannot_write_outside_its_folders(name, kind, tmp_path):
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("run/../../escaped")
-        info.size = 1
-        tar.addfile(info, io.BytesIO(b"x"))
+        info = tarfile.TarInfo(name)
+        info.type, info.size, info.linkname = kind, 0 if kind == tarfile.SYMTYPE else 1, "/etc"
+        tar.addfile(info, None if kind == tarfile.SYMTYPE else io.BytesIO(b"x"))
     sweep_dir = tmp_path / "runs" / "sweep_1"
     sweep_dir.mkdir(parents=True)
-    with pytest.raises(tarfile.OutsideDestinationError):
+    with pytest.raises(tarfile.TarError, match="not a file or folder of a run"):
         ray_sweep.unpack(ray_sweep.Outcome("a", "n", 1.0, buffer.getvalue()), sweep_dir,
                          tmp_path / "out")
     assert not (tmp_path / "runs" / "escaped").exists()
-    assert list(sweep_dir.iterdir()) == []
+    assert list(sweep_dir.iterdir()) == [] and not (tmp_path / "out").exists()
 
 
 @pytest.mark.unit
@@ -122,13 +129,42 @@ def test_progress_lines_say_metrics_time_and_what_is_left():
 
 
 @pytest.mark.unit
-def test_a_failed_notebook_names_its_copy_where_it_now_lies(tmp_path):
+def test_a_failed_notebook_names_its_executed_copy():
     exc = NotebookFailed("notebook 05_track_training failed in cell [15]: X: y",
-                         Path("/node/tmp/executed/05_track_training.ipynb"))
-    moved = exc.moved_to(tmp_path / "05_track_training.ipynb")
-    assert str(moved) == (f"notebook 05_track_training failed in cell [15]: X: y "
-                          f"(executed copy: {tmp_path / '05_track_training.ipynb'})")
-    assert str(NotebookFailed("could not run")) == "could not run"
+                         Path("/out/lr_1/05_track_training.ipynb"))
+    assert str(exc) == ("notebook 05_track_training failed in cell [15]: X: y "
+                        "(executed copy: /out/lr_1/05_track_training.ipynb)")
+    assert exc.summary.endswith("X: y") and str(NotebookFailed("could not run")) == "could not run"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("address, env, joined", [
+    (None, None, None),                              # a local instance
+    ("10.0.0.1:6379", None, "10.0.0.1:6379"),
+    (None, "10.0.0.2:6379", "10.0.0.2:6379"),        # as in a Ray job
+    (None, "http://127.0.0.1:8265", None),           # a job server, for `ray job submit`
+    ("local", "10.0.0.2:6379", None),                # --address local: whatever the env says
+])
+def test_which_cluster_a_sweep_joins(address, env, joined, monkeypatch):
+    if env is None:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", env)
+    assert ray_sweep.joins(address) == joined
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("cpus, gpus, pairs, grid, words", [
+    (1, 0, [("device", "cuda")], {}, "device cuda needs a GPU for each trial"),
+    (1, 0, [], {"device": ["cpu", "cuda"]}, "add --gpus-per-trial 1"),
+    (1, 1, [("device", "cpu")], {}, "reserves GPUs that device cpu would not use"),
+    (1, 0.3, [], {}, "must divide a GPU evenly"),
+])
+def test_devices_that_contradict_the_resources_are_refused(cpus, gpus, pairs, grid, words):
+    with pytest.raises(UsageError, match=words):
+        ray_sweep.check_options(cpus, gpus, pairs, grid)
+    ray_sweep.check_options(1, 0.25, [("device", "auto")], {})  # these are fine
+    ray_sweep.check_options(2, 0, [("device", "cpu")], {})
 
 
 # --- integration: real Ray ---------------------------------------------------------
@@ -187,8 +223,8 @@ def test_ctrl_c_keeps_finished_trials_and_stops_the_local_instance(tmp_path, rea
 @pytest.fixture(scope="module")
 def ray_instance():
     """A local Ray instance started by this module (2 CPUs, dashboard off), held by a
-    small driver process; yields ``(address, mark)``. Stopped, with every process it
-    started, at the end of the module."""
+    small driver process; yields ``(address, mark, tmp)``, ``tmp`` its nodes' $TMPDIR.
+    Stopped, with every process it started, at the end of the module."""
     mark = f"ray-instance-{os.getpid()}"
     tmp = _short_tmpdir()
     holder = subprocess.Popen(
@@ -204,7 +240,7 @@ def ray_instance():
     try:
         address = holder.stdout.readline().strip()
         assert address, "the test's Ray instance did not start"
-        yield address, mark
+        yield address, mark, tmp
     finally:
         holder.stdin.close()
         holder.wait(timeout=60)
@@ -221,7 +257,7 @@ def _sweep_on(address: str, mark: str, *args: str, timeout: float = 600):
 @pytest.mark.integration
 def test_a_sweep_on_ray_fills_hparams_and_reports_a_diverging_configuration(
         ray_instance, tmp_path, real_data_root):
-    address, mark = ray_instance
+    address, mark, node_tmp = ray_instance
     runs, out_dir = tmp_path / "runs", tmp_path / "out"
     proc = _sweep_on(address, mark, "--grid", "lr=0.001,0.01,1e30", *SMALL,
                      "--runs-dir", str(runs), "--out", str(out_dir))
@@ -259,41 +295,96 @@ def test_a_sweep_on_ray_fills_hparams_and_reports_a_diverging_configuration(
         assert float(groups[name]["hparams"]["lr"]) == lr
         metrics = {m["name"]["tag"]: m["value"] for m in groups[name]["metricValues"]}
         assert 0 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0
-    # the nodes' kernels and TensorBoard servers ended with their trials
-    assert [p for p in _ray_left(mark) if "ipykernel" in p[1] or "tensorboard" in p[1]] == []
+    # the nodes' kernels and TensorBoard servers ended with their trials, and their
+    # folders there are gone
+    assert wait_for(lambda: not _trial_processes(mark), 30), _trial_processes(mark)
+    assert list(node_tmp.glob("fmtb-trial-*")) == []
 
 
-def _trial_worker(mark: str):
-    """The pid of the Ray worker running a trial, once its notebook's kernel has started."""
+def _trial_processes(mark: str) -> list[tuple[int, str]]:
+    return [p for p in _ray_left(mark) if "ipykernel" in p[1] or "tensorboard" in p[1]]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
+def _trials_running(mark: str) -> dict[int, str]:
+    """``{worker pid: configuration}`` for the Ray workers running a trial whose
+    notebook's kernel has started (mid-trial)."""
     found = processes_marked(mark)
-    workers = [pid for pid, cmd in found if cmd.startswith("ray::fmtb-trial")]
-    kernels = [pid for pid, cmd in found if "ipykernel_launcher" in cmd]
-    return workers[0] if workers and kernels else None
+    kernel_parents = {_parent(pid) for pid, cmd in found if "ipykernel_launcher" in cmd}
+    return {pid: cmd.split()[0].removeprefix("ray::fmtb-trial-") for pid, cmd in found
+            if cmd.startswith("ray::fmtb-trial-") and pid in kernel_parents}
 
 
 @pytest.mark.integration
-def test_a_worker_killed_mid_trial_is_retried_by_ray(ray_instance, tmp_path, real_data_root):
-    address, mark = ray_instance
-    runs = tmp_path / "runs"
+def test_a_killed_worker_is_retried_once_then_reported(ray_instance, tmp_path, real_data_root):
+    """lr_0.01's worker is killed once: Ray runs it again and it finishes. lr_0.001's
+    is killed twice: it is reported, and the sweep does not hang."""
+    address, mark, node_tmp = ray_instance
+    runs, kills = tmp_path / "runs", {"lr_0.01": 1, "lr_0.001": 2}
     proc = subprocess.Popen(
-        [FMTB, "sweep", "--engine", "ray", "--address", address, "--grid", "lr=0.01", *SMALL,
-         "--runs-dir", str(runs), "--out", str(tmp_path / "out")],
+        [FMTB, "sweep", "--engine", "ray", "--address", address, "--grid", "lr=0.001,0.01",
+         *SMALL, "--runs-dir", str(runs), "--out", str(tmp_path / "out")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**marked_env(mark), "RAY_AUTH_MODE": "token"})
+    killed: set[int] = set()
     try:
-        worker = wait_for(lambda: _trial_worker(mark), 300)
-        assert worker, "no trial started within 300 s"
-        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 400
+        while any(kills.values()) and proc.poll() is None:
+            assert time.monotonic() < deadline, f"still to kill: {kills}"
+            for pid, name in _trials_running(mark).items():
+                if pid not in killed and kills.get(name):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+                    kills[name] -= 1
+            time.sleep(0.2)
         out, err = proc.communicate(timeout=600)  # never a hang
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, out + err
-    assert "[1/1] lr_0.01 on " in out and " done in " in out, out
+    assert kills == {"lr_0.01": 0, "lr_0.001": 0} and len(killed) == 3
+    assert proc.returncode == 1, out + err
+    done = {line.split()[1]: line for line in out.splitlines() if line.startswith("[")}
+    assert " done in " in done["lr_0.01"] and " FAILED after " in done["lr_0.001"], out
+    failed = [line for line in out.splitlines() if line.startswith("failed: lr_0.001: ")]
+    assert failed and "Ray lost the process running it, after running a lost one again 1 " \
+        "time(s): " in failed[0]
     assert (runs / "sweep_1" / "lr_0.01" / "net.pt").is_file()
-    # the killed worker's kernel and TensorBoard did not outlive it
-    assert wait_for(lambda: not [p for p in _ray_left(mark)
-                                 if "ipykernel" in p[1] or "tensorboard" in p[1]], 30)
+    assert not (runs / "sweep_1" / "lr_0.001").exists()
+    # the killed workers' kernels and TensorBoard servers did not outlive them
+    assert wait_for(lambda: not _trial_processes(mark), 30), _trial_processes(mark)
+
+
+@pytest.mark.integration
+def test_ctrl_c_on_a_cluster_ends_the_trials_and_leaves_the_cluster(ray_instance, tmp_path,
+                                                                      real_data_root):
+    address, mark, node_tmp = ray_instance
+    before = set(node_tmp.glob("fmtb-trial-*"))  # what workers killed earlier left
+    proc = subprocess.Popen(
+        [FMTB, "sweep", "--engine", "ray", "--address", address, "--grid", "lr=0.01", *SMALL,
+         "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**marked_env(mark), "RAY_AUTH_MODE": "token"})
+    try:
+        assert wait_for(lambda: _trials_running(mark), 300), "no trial started in 300 s"
+        os.killpg(proc.pid, signal.SIGINT)  # fmtb's terminal, not the cluster's
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, out + err
+    assert "Sweep stopped: 0 of 1 configurations finished, kept in " in out
+    assert "fmtb sweep: interrupted (SIGINT)" in err.splitlines() and "Traceback" not in err
+    # the trial ended: its kernel, its TensorBoard and its folder on the node are gone ...
+    assert wait_for(lambda: not _trial_processes(mark), 30), _trial_processes(mark)
+    assert wait_for(lambda: not set(node_tmp.glob("fmtb-trial-*")) - before, 30)
+    # ... and the cluster it joined goes on
+    assert any("raylet" in cmd for _, cmd in processes_marked(mark))
 
 
 @pytest.mark.integration

@@ -11,6 +11,12 @@ Three commands run one after another in one invocation, on the same data:
 
 Each command's process tree is sampled for memory (PSS, so forked workers'
 shared pages are not counted twice). Prints the ratios the speed targets name.
+
+``fmtb bench --sweep`` instead runs one grid twice in one invocation, with the
+same parameters: ``fmtb sweep`` on the local engine, then on Ray
+(``--engine ray --cpus-per-trial 1``, a local instance it starts and stops);
+it prints the ratio of their wall times, and checks that both found the same
+metrics for every configuration.
 """
 from __future__ import annotations
 
@@ -27,7 +33,9 @@ from fmtb_helpers import paths
 
 from .. import processes, results
 
-TARGETS = {"series / seed": 0.5, "training cell / floor": 1.25}
+TARGETS = {"series / seed": 0.5, "training cell / floor": 1.25, "ray / local": 0.65}
+SWEEP_GRID = "lr=0.001,0.003,0.01,0.03"  # four configurations
+SWEEP_PARAMS = [("train_subset", "3000")]
 
 
 def default_script(name: str) -> Path:
@@ -156,6 +164,68 @@ def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
         found = run(seed_script, floor_script, Path(tmp), data_root)
     print(report(found))
     out = Path(out) if out else paths.build_dir() / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(found, indent=2))
+    print(f"(written to {out})")
+    return found
+
+
+ENGINES = {"local": [], "ray": ["--engine", "ray", "--cpus-per-trial", "1"]}
+
+
+def sweep_engines(workdir: Path, grid: str = SWEEP_GRID, pairs=SWEEP_PARAMS, rounds: int = 1,
+                  log=print) -> dict:
+    """The same grid on the local engine and on Ray, alternating (local, ray, then ray,
+    local, ...) so that a machine that drifts faster or slower favours neither; each
+    engine's time is its total over the rounds."""
+    fmtb = str(Path(sys.executable).with_name("fmtb"))
+    given = [arg for name, value in pairs for arg in ("-p", name, value)]
+    found = {"grid": grid, "params": dict(pairs), "rounds": rounds}
+    order = [engine for i in range(rounds)
+             for engine in (("local", "ray") if i % 2 == 0 else ("ray", "local"))]
+    for i, engine in enumerate(order):
+        log(f"fmtb sweep --grid {grid} {' '.join(given)} {' '.join(ENGINES[engine])}".rstrip(),
+            flush=True)
+        runs = workdir / f"{engine}-{i}"
+        run = measure([fmtb, "sweep", "--grid", grid, *given, *ENGINES[engine], "-q",
+                       "--runs-dir", str(runs), "--out", str(workdir / f"{engine}-{i}-executed")],
+                      interval=1.0)
+        sweep_dir = runs / "sweep_1"
+        metrics = {p.name: results.final_metrics(p) for p in sorted(sweep_dir.iterdir())}
+        mine = found.setdefault(engine, {"wall_s": 0.0, "walls_s": [], "peak_mb": 0.0})
+        mine["wall_s"] += run["wall_s"]
+        mine["walls_s"].append(run["wall_s"])
+        mine["peak_mb"] = max(mine["peak_mb"], run["peak_mb"])
+        first = found.setdefault("metrics", metrics)  # same seeds: the same results
+        if metrics != first:
+            raise RuntimeError(f"fmtb sweep ({engine}) found {metrics}, where the first run "
+                               f"found {first}")
+    found["ratios"] = {"ray / local": found["ray"]["wall_s"] / found["local"]["wall_s"]}
+    return found
+
+
+def sweep_report(found: dict) -> str:
+    lines = [f"sweep of {len(found['metrics'])} configurations ({found['grid']}, "
+             + ", ".join(f"{k} {v}" for k, v in found["params"].items()) + "): "
+             "the same metrics on both engines"]
+    for engine in ("local", "ray"):
+        walls = " + ".join(f"{w:.1f}" for w in found[engine]["walls_s"])
+        lines.append(f"{engine:<6} engine  wall {found[engine]['wall_s']:6.1f} s"
+                     + (f" ({walls})" if found["rounds"] > 1 else "")
+                     + f"  peak {found[engine]['peak_mb']:6.0f} MB")
+    value = found["ratios"]["ray / local"]
+    lines.append(f"{'ray / local':<32} {value:6.2f}   (target <= {TARGETS['ray / local']})")
+    return "\n".join(lines)
+
+
+def main_sweep(grid: str | None = None, pairs=None, out=None, rounds: int = 2) -> dict:
+    from ..fetch import ensure_data
+
+    ensure_data(paths.data_root())
+    with tempfile.TemporaryDirectory(prefix="fmtb-bench-") as tmp:
+        found = sweep_engines(Path(tmp), grid or SWEEP_GRID, pairs or SWEEP_PARAMS, rounds)
+    print(sweep_report(found))
+    out = Path(out) if out else paths.build_dir() / "bench_sweep.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(found, indent=2))
     print(f"(written to {out})")
