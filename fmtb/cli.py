@@ -99,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="train and assess once per combination of a grid",
                        description="Run notebooks 05 and 06 once per combination, each its "
-                                   "own run with add_hparams, for the HParams dashboard.")
+                                   "own run with add_hparams, for the HParams dashboard: "
+                                   "one after another here, or side by side as Ray tasks "
+                                   "(--engine ray).")
     p.add_argument("--grid", action="append", required=True, metavar="NAME=V1,V2",
                    help="a parameter and its values, e.g. --grid lr=0.001,0.01")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
@@ -113,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(pip install -e '.[ray]')")
     p.add_argument("--address", metavar="ADDR",
                    help="with --engine ray: join the Ray cluster at ADDR (default: "
-                        "$RAY_ADDRESS; none: start a local instance for the sweep)")
+                        "$RAY_ADDRESS; without either, or with 'local': start a local "
+                        "instance for the sweep and stop it after)")
     p.add_argument("--cpus-per-trial", type=int, default=1, metavar="N",
                    help="with --engine ray: CPUs Ray reserves for each configuration, "
                         "and its torch threads (default: 1)")
