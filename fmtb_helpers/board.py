@@ -215,10 +215,14 @@ def serve_detached() -> None:
 
 
 def setup_tensorboard() -> None:
-    """Have ``%tensorboard`` start this environment's TensorBoard, detached from
-    the kernel (via ``TENSORBOARD_BINARY``), and never reuse a dead server."""
+    """Have ``%tensorboard`` start this environment's TensorBoard (via
+    ``TENSORBOARD_BINARY``), and never reuse a dead server. In a live Jupyter session
+    the server is detached from the kernel, so that every frame outlives its kernel's
+    restart; in batch (papermill, nbval) it is not, and ends with the kernel's
+    process group."""
     launcher = Path(sys.executable).with_name("fmtb-tensorboard")
-    os.environ["TENSORBOARD_BINARY"] = str(launcher if launcher.is_file()
+    live = "JPY_SESSION_NAME" in os.environ  # a Jupyter server's kernel, not papermill's
+    os.environ["TENSORBOARD_BINARY"] = str(launcher if live and launcher.is_file()
                                            else tensorboard_binary())
     running_servers()
     _frame_opens_on("")

@@ -107,12 +107,23 @@ def test_event_summary_counts_each_tag(tmp_path, capsys):
     assert len(board.event_files(tmp_path)) == 1
 
 
-def test_setup_points_tensorboard_at_the_detached_launcher(monkeypatch):
+def test_setup_points_tensorboard_at_the_detached_launcher_in_jupyter(monkeypatch):
     monkeypatch.delenv("TENSORBOARD_BINARY", raising=False)
+    monkeypatch.setenv("JPY_SESSION_NAME", "01_setup_tensorboard.ipynb")  # a live session
     board.setup_tensorboard()
     binary = os.environ["TENSORBOARD_BINARY"]
     assert binary == os.path.join(os.path.dirname(sys.executable), "fmtb-tensorboard")
     assert os.access(binary, os.X_OK)
+
+
+def test_in_batch_a_notebooks_server_stays_in_its_kernels_process_group(monkeypatch):
+    """Under papermill or nbval (no Jupyter session) a server the notebook starts must
+    end with its kernel: fmtb run and fmtb sweep end a kernel's whole process group."""
+    monkeypatch.delenv("TENSORBOARD_BINARY", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    board.setup_tensorboard()
+    assert os.environ["TENSORBOARD_BINARY"] == str(board.tensorboard_binary())
+    assert not os.environ["TENSORBOARD_BINARY"].endswith("fmtb-tensorboard")
 
 
 def _launch(logdir, *launcher):
