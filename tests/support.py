@@ -93,3 +93,36 @@ def wait_for(condition, timeout: float, interval: float = 0.2):
             return value
         time.sleep(interval)
 
+
+
+# --- shared checks ------------------------------------------------------------
+def full_disk(monkeypatch):
+    """Temporary files that live on /dev/full: every write fails with ENOSPC, as on
+    a full disk (a real one, from the kernel)."""
+    import tempfile
+
+    import pytest
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+
+    def mkstemp(suffix="", prefix="tmp", dir=None, text=False):
+        name = os.path.join(dir, f"{prefix}full{suffix}")
+        os.symlink("/dev/full", name)
+        return os.open(name, os.O_WRONLY), name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def assert_hparams_sessions(sweep_dir: Path, learning_rates: dict[str, float]) -> None:
+    """A real TensorBoard on ``sweep_dir`` lists exactly these runs in its HParams
+    dashboard, each with its ``lr`` and both metrics of notebook 06."""
+    from fmtb import servers
+
+    with servers.TensorBoardServer(sweep_dir) as tb:
+        groups = tb.hparams_sessions()
+    assert set(groups) == set(learning_rates)
+    for name, lr in learning_rates.items():
+        assert float(groups[name]["hparams"]["lr"]) == lr
+        metrics = {m["name"]["tag"]: m["value"] for m in groups[name]["metricValues"]}
+        assert 0 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0

@@ -6,7 +6,7 @@ import torch
 
 from fmtb import fetch
 from fmtb_helpers import data
-from support import REAL_MIRROR
+from support import REAL_MIRROR, full_disk
 
 pytestmark = pytest.mark.unit
 
@@ -168,26 +168,9 @@ def test_real_in_memory_data_matches_torchvision(real_data_root):
 
 # --- errors that name the file and say what to do ------------------------------
 
-def _full_disk(monkeypatch):
-    """Temporary files that live on /dev/full: every write fails with ENOSPC, as on
-    a full disk (a real one, from the kernel)."""
-    import os
-    import tempfile
-
-    if not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full here")
-
-    def mkstemp(suffix="", prefix="tmp", dir=None, text=False):
-        name = os.path.join(dir, f"{prefix}full{suffix}")
-        os.symlink("/dev/full", name)
-        return os.open(name, os.O_WRONLY), name
-
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
-
-
 def test_a_full_disk_is_not_blamed_on_the_mirror(tmp_path, small_idx, monkeypatch):
     mirror, _ = small_idx
-    _full_disk(monkeypatch)
+    full_disk(monkeypatch)
     with pytest.raises(data.DataError) as err:
         fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     message = str(err.value)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from fmtb_helpers import model
+from support import full_disk
 
 pytestmark = pytest.mark.unit
 
@@ -78,24 +79,8 @@ def test_a_checkpoint_of_something_else_names_the_file(tmp_path, saved):
         model.load_checkpoint(path)
 
 
-def _full_disk(monkeypatch):
-    """Temporary files that live on /dev/full: every write fails with ENOSPC, as on
-    a full disk (a real one, from the kernel)."""
-    import tempfile
-
-    if not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full here")
-
-    def mkstemp(suffix="", prefix="tmp", dir=None, text=False):
-        name = os.path.join(dir, f"{prefix}full{suffix}")
-        os.symlink("/dev/full", name)
-        return os.open(name, os.O_WRONLY), name
-
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
-
-
 def test_a_full_disk_while_saving_says_so_and_leaves_nothing(tmp_path, monkeypatch):
-    _full_disk(monkeypatch)
+    full_disk(monkeypatch)
     path = tmp_path / "run" / "net.pt"
     with pytest.raises(model.CheckpointError) as err:
         model.save_checkpoint(model.Net(), path, accuracy=0.5)
@@ -108,7 +93,7 @@ def test_a_full_disk_while_saving_says_so_and_leaves_nothing(tmp_path, monkeypat
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = model.save_checkpoint(model.Net(), tmp_path / "net.pt", accuracy=0.5)
     before = path.read_bytes()
-    _full_disk(monkeypatch)
+    full_disk(monkeypatch)
     with pytest.raises(model.CheckpointError):
         model.save_checkpoint(model.Net(), path, accuracy=0.9)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["net.pt"]

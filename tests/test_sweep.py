@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import servers, sweep
+from fmtb import sweep
 from fmtb.errors import UsageError
-from support import FMTB, assert_refused, fmtb
+from support import FMTB, assert_hparams_sessions, assert_refused, fmtb
 
 pytestmark = pytest.mark.integration
 
@@ -70,13 +70,7 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
     assert failed and "notebook 05_track_training failed in cell" in failed[0]
     sweep_dir = tmp_path / "runs" / "sweep_1"
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.001", "lr_0.01", "lr_1e30"]
-    with servers.TensorBoardServer(sweep_dir) as tb:
-        groups = tb.hparams_sessions()
-    assert set(groups) == {"lr_0.001", "lr_0.01"}
-    for name, lr in (("lr_0.001", 0.001), ("lr_0.01", 0.01)):
-        assert float(groups[name]["hparams"]["lr"]) == lr
-        metrics = {m["name"]["tag"]: m["value"] for m in groups[name]["metricValues"]}
-        assert 0 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0
+    assert_hparams_sessions(sweep_dir, {"lr_0.001": 0.001, "lr_0.01": 0.01})
     # the sweep's TensorBoard servers (and this test's) are gone; found by their logdir,
     # not by what else runs on the machine
     assert _processes_naming(sweep_dir) == []
