@@ -21,7 +21,6 @@ import fcntl
 import gzip
 import hashlib
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -93,28 +92,23 @@ def _gunzip(source: Path):
 
 def _from_mirror(raw: Path, mirror: Path, names: list[str]) -> None:
     for name in names:
-        source, tmp = mirror / f"{name}.gz", None
+        source = mirror / f"{name}.gz"
         try:  # errors reading the source are _gunzip's; the rest are about writing
-            raw.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=raw)
-            with os.fdopen(fd, "wb") as out:
+            digest = hashlib.sha256()
+            with paths.atomic_write(raw / name) as out:
                 for block in _gunzip(source):
+                    digest.update(block)
                     out.write(block)
-            if sha256(Path(tmp)) != SHA256[name]:
-                raise DataError(
-                    f"{source} does not hold Fashion-MNIST's {name} (SHA-256 mismatch); "
-                    f"reinstall the mirror (apt-get install --reinstall dataset-fashion-mnist) "
-                    f"or unset ${MIRROR_ENV}.")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, raw / name)
+                if digest.hexdigest() != SHA256[name]:
+                    raise DataError(
+                        f"{source} does not hold Fashion-MNIST's {name} (SHA-256 mismatch); "
+                        f"reinstall the mirror (apt-get install --reinstall "
+                        f"dataset-fashion-mnist) or unset ${MIRROR_ENV}.")
         except OSError as exc:
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise DataError(f"could not write {raw / name}: {exc.strerror or exc}; "
                             f"{'free some disk space' if full else 'make it writable'} or "
                             f"choose another data_root") from exc
-        finally:
-            if tmp and os.path.lexists(tmp):
-                os.unlink(tmp)
 
 
 def _download(root: Path) -> None:

@@ -3,16 +3,14 @@ is the same), and safe checkpoints of its weights."""
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .paths import CHECKPOINT_NAME  # noqa: F401  (re-exported for the notebooks)
+from .paths import CHECKPOINT_NAME, atomic_write  # noqa: F401  (CHECKPOINT_NAME: for the notebooks)
 
 
 class Net(nn.Module):
@@ -45,21 +43,13 @@ def save_checkpoint(net: nn.Module, path: str | Path, **meta) -> Path:
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     buffer = io.BytesIO()  # serialised first: write errors then come with their errno
     torch.save({"state_dict": state, "meta": meta}, buffer)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path) as f:
             f.write(buffer.getbuffer())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except OSError as exc:
         raise CheckpointError(f"could not save {path}: {exc.strerror or exc}; free some disk "
                               f"space or choose a writable runs_dir, then run notebook 05 "
                               f"again") from exc
-    finally:
-        if tmp and os.path.lexists(tmp):
-            os.unlink(tmp)
     return path
 
 

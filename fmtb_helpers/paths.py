@@ -5,6 +5,9 @@ With the editable install the project asks for, these sit at the project root
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -44,3 +47,22 @@ def notebooks_dir() -> Path:
 
 def build_dir() -> Path:
     return project_root() / "build"
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path):
+    """Write ``path`` whole or not at all: the block writes to a temporary file beside
+    it (the binary file it is given), renamed into place, readable by all, when the
+    block ends without an error, and removed otherwise. Write errors are raised as
+    OSError with their errno (a full disk: ENOSPC)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
