@@ -12,7 +12,8 @@ import sys
 
 from fmtb_helpers import data, paths
 
-from . import fetch, runner
+from . import fetch, runner, sweep
+from .maintainer import bench
 from .errors import NotebookFailed, Stopped, UsageError
 
 
@@ -31,8 +32,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from . import sweep
-
     return sweep.sweep(args.grid, args.param or [], runs_dir=args.runs_dir, out=args.out,
                        progress=not args.quiet, engine=args.engine, address=args.address,
                        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
@@ -40,8 +39,6 @@ def cmd_sweep(args) -> int:
 
 def cmd_bench(args) -> int:
     import importlib.util
-
-    from .maintainer import bench
 
     if importlib.util.find_spec("psutil") is None:
         raise UsageError("fmtb bench samples memory with psutil: pip install -e '.[bench]'")
@@ -109,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", metavar="DIR",
                    help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
     p.add_argument("--out", metavar="DIR", help="executed notebooks (default: build/executed/sweep_N)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
+    p.add_argument("--engine", choices=sweep.ENGINES, default="local",
                    help="local: one configuration after another on this machine (default); "
                         "ray: each a Ray task, on a local Ray instance or a cluster "
                         "(pip install -e '.[ray]')")
@@ -137,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep", action="store_true",
                    help="instead: one grid on fmtb sweep's local engine and on Ray "
                         "(--cpus-per-trial 1) side by side; print the ratio")
-    p.add_argument("--grid", metavar="NAME=V1,V2", help=f"with --sweep (default: {bench_grid()})")
+    p.add_argument("--grid", metavar="NAME=V1,V2", help=f"with --sweep (default: {bench.SWEEP_GRID})")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="with --sweep: a parameter for every configuration (default: "
                         "-p train_subset 3000)")
@@ -146,12 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "local, ... (default: 2)")
     p.set_defaults(func=cmd_bench)
     return parser
-
-
-def bench_grid() -> str:
-    from .maintainer.bench import SWEEP_GRID
-
-    return SWEEP_GRID
 
 
 def _stop(signum, frame):

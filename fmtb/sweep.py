@@ -28,6 +28,7 @@ from . import folders, params, results, runner
 from .errors import NotebookFailed, Stopped, UsageError
 
 NOTEBOOKS = "05,06"
+ENGINES = ("local", "ray")  # one after another here; Ray tasks (fmtb.ray_sweep)
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
@@ -204,8 +205,6 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
         log(f"failed: {name}: {error}")
     return 1 if failures else 0
 
-
-ENGINES = ("local", "ray")
 
 
 def _run_all(combos, pairs, sweep_dir: Path, out_dir: Path, progress: bool,
