@@ -32,9 +32,9 @@ BUILD = ROOT / "build"
 SRC, OUT, RAW = BUILD / "site-src", BUILD / "site", BUILD / "site-notebooks"
 DOCTREES = BUILD / "site-doctrees"
 
-# the set-up section of each README: the first heading that matches
-SETUP = {"en": ("README.md", r"quick start|set.?up|getting started|install"),
-         "ko": ("README.ko.md", r"빠른 시작|설치|준비|시작하기")}
+# each edition's README, and how its set-up section may be named (if none says `make run`)
+SETUP = {"en": ("README.md", r"start|set.?up|install"),
+         "ko": ("README.ko.md", r"시작|설치|준비")}
 WORDS = {
     "en": {"download": "Download this notebook (.ipynb)", "setup": "set up to run it",
            "other": "한국어", "board": (
@@ -61,20 +61,28 @@ def pages() -> list[Path]:
                    *(ROOT / "docs").rglob("*.md")])
 
 
+def setup_section(readme: Path, pattern: str) -> str:
+    """The anchor of the README's set-up: the section that says `make run`, else the
+    first heading that ``pattern`` matches; "" if neither."""
+    heading, named = None, None
+    for line in readme.read_text().splitlines():
+        found = re.match(r"#{2,3}\s+(.*)", line)
+        if found:
+            heading = found[1]
+            if named is None and re.search(pattern, heading, re.I):
+                named = heading
+        elif heading and "make run" in line:
+            return "#" + slugify(heading)
+    return "#" + slugify(named) if named else ""
+
+
 def setup_link(lang: str, page: Path) -> str:
     """The README's set-up section, relative to ``page`` in the site's sources."""
     name, pattern = SETUP[lang]
-    readme = ROOT / name
-    if not readme.exists():
+    if not (ROOT / name).exists():
         name = "README.md"
-        readme = ROOT / name
-    anchor = ""
-    for line in readme.read_text().splitlines():
-        heading = re.match(r"#{2,3}\s+(.*)", line)
-        if heading and re.search(pattern, heading[1], re.I):
-            anchor = "#" + slugify(heading[1])
-            break
-    return Path(*[".."] * (len(page.relative_to(ROOT).parts) - 1), name).as_posix() + anchor
+    up = [".."] * (len(page.relative_to(ROOT).parts) - 1)
+    return Path(*up, name).as_posix() + setup_section(ROOT / name, pattern)
 
 
 def is_tensorboard_frame(output) -> bool:
