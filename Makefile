@@ -61,7 +61,8 @@ bench-sweep: setup
 	$(BIN)/fmtb bench --sweep
 
 # The series as a static website in build/site (both editions, from the stored notebooks,
-# nothing executed, nothing fetched): open build/site/index.html. docs/site.md says how.
+# nothing executed, nothing fetched); read it with `python -m http.server -d build/site`.
+# docs/site.md says how and why.
 site: $(STAMP)
 	$(BIN)/python site/build.py
 
