@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test unit kernel ray notebooks screenshots bench bench-sweep clean
+.PHONY: setup data run test unit kernel ray notebooks screenshots bench bench-sweep site clean
 
 setup: $(STAMP) data
 
@@ -59,6 +59,12 @@ bench: setup
 # Four configurations on fmtb sweep's local engine, then on Ray: the ratio (about 3 minutes).
 bench-sweep: setup
 	$(BIN)/fmtb bench --sweep
+
+# The series as a static website in build/site (both editions, from the stored notebooks,
+# nothing executed, nothing fetched); read it with `python -m http.server -d build/site`.
+# docs/site.md says how and why.
+site: $(STAMP)
+	$(BIN)/python site/build.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,0 +1,219 @@
+"""The web edition (`make site`), built once and read in Debian's Chromium over loopback
+http, as a reader would: every page loads, every picture decodes, every link on the site
+leads somewhere, nothing is fetched from the network, each notebook's page offers its
+stored .ipynb, the set-up and its twin in the other language, and a phone shows the pages
+without sideways scrolling. Screenshots go to build/screenshots/site-*.png."""
+import functools
+import http.server
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections import deque
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
+
+from fmtb.maintainer import screenshots
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "build" / "site"
+SHOTS = ROOT / "build" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(screenshots.CHROMIUM).exists(),
+                       reason=f"{screenshots.CHROMIUM} is missing: apt-get install chromium"),
+]
+
+NOTEBOOKS = {lang: sorted(p.relative_to(ROOT).with_suffix(".html").as_posix()
+                          for p in (ROOT / "notebooks" / sub).glob("0[1-6]_*.ipynb"))
+             for lang, sub in (("en", ""), ("ko", "ko"))}
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The site, built by the script `make site` runs, served on a loopback port."""
+    done = subprocess.run([sys.executable, str(ROOT / "site" / "build.py")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (SITE / "index.html").is_file()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+PAGE_FACTS = """() => Promise.all([...document.images].map(img => {
+    img.loading = 'eager';
+    return img.decode().then(() => [img.src, img.naturalWidth],
+                             () => [img.src, img.naturalWidth]);
+})).then(images => ({
+    lang: document.documentElement.lang,
+    images,
+    links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    ids: [...document.querySelectorAll('[id]')].map(e => e.id),
+    frames: document.querySelectorAll('iframe').length,
+    width: document.documentElement.scrollWidth,
+    text: document.body.innerText,
+    prev: document.querySelector('a.left-prev')?.href ?? null,
+    next: document.querySelector('a.right-next')?.href ?? null,
+}))"""
+
+
+@pytest.fixture(scope="module")
+def crawl(site):
+    """Every page reachable from the home page, read at a phone's width: its facts, the
+    files it links that are not pages, and what went wrong on the way."""
+    from playwright.sync_api import sync_playwright
+
+    pages, files, failed, outside = {}, {}, [], []
+
+    def only_the_site(route):
+        if not route.request.url.startswith((site, "data:", "blob:", "about:")):
+            outside.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    with sync_playwright() as p:
+        browser = screenshots.launch(p, webgl=False)
+        try:
+            context = browser.new_context(viewport=PHONE)
+            context.route("**/*", only_the_site)
+            tab = context.new_page()
+            tab.on("response", lambda r: r.status >= 400 and failed.append((r.url, r.status)))
+            todo, seen = deque([site + "index.html"]), {site + "index.html"}
+            while todo:
+                url = todo.popleft()
+                response = tab.goto(url, wait_until="load")
+                assert response and response.status == 200, (url, response and response.status)
+                facts = tab.evaluate(PAGE_FACTS)
+                pages[url] = facts
+                for link in facts["links"]:
+                    target = urldefrag(link).url
+                    if not target.startswith(site) or target in seen:
+                        continue
+                    seen.add(target)
+                    if target.endswith((".html", "/")):
+                        todo.append(target)
+                    else:
+                        files[target] = context.request.get(target)
+                        files[target] = (files[target].status, files[target].body())
+        finally:
+            browser.close()
+    return {"site": site, "pages": pages, "files": files, "failed": failed,
+            "outside": outside}
+
+
+def test_every_page_loads_with_its_pictures_and_nothing_from_the_network(crawl):
+    assert len(crawl["pages"]) >= 14
+    assert not crawl["failed"], crawl["failed"]
+    assert not crawl["outside"], f"the site fetched from beyond itself: {crawl['outside']}"
+    for url, facts in crawl["pages"].items():
+        broken = [src for src, width in facts["images"] if not width]
+        assert not broken, f"{url}: pictures that do not decode: {broken}"
+    shown = {src for facts in crawl["pages"].values() for src, _ in facts["images"]}
+    assert sum(src.endswith(".png") for src in shown) >= 11  # docs/img, and the figures
+
+
+def test_every_link_on_the_site_resolves(crawl):
+    site, pages = crawl["site"], crawl["pages"]
+    for target, (status, _) in crawl["files"].items():
+        assert status == 200, (target, status)
+    for url, facts in pages.items():
+        for link in facts["links"]:
+            target, fragment = urldefrag(link)
+            if not target.startswith(site):
+                continue
+            assert target in pages or target in crawl["files"], (url, link)
+            if fragment and target in pages:
+                assert fragment in pages[target]["ids"], f"{url}: {link} has no #{fragment}"
+
+
+def test_each_notebook_page_offers_its_notebook_setup_and_twin(crawl):
+    site, pages = crawl["site"], crawl["pages"]
+    offering = [url for url, facts in pages.items()
+                if any(urldefrag(link).url.endswith(".ipynb") for link in facts["links"])]
+    assert len(offering) >= 12
+    assert sum(pages[url]["lang"] == "ko" for url in offering) >= 6
+    for lang, other in (("en", "ko"), ("ko", "en")):
+        assert len(NOTEBOOKS[lang]) == 6
+        for name, twin in zip(NOTEBOOKS[lang], NOTEBOOKS[other]):
+            facts = pages[site + name]
+            assert facts["lang"] == lang, name
+            links = {urldefrag(link).url for link in facts["links"]}
+            stored = ROOT / Path(name).with_suffix(".ipynb")
+            status, body = crawl["files"][site + stored.relative_to(ROOT).as_posix()]
+            assert site + stored.relative_to(ROOT).as_posix() in links, name
+            assert status == 200 and body == stored.read_bytes(), name
+            assert json.loads(body)["cells"]
+            assert site + twin in links, f"{name} has no link to {twin}"
+            readme = "README.ko.html" if lang == "ko" else "README.html"
+            assert any(link.startswith(site + readme + "#") for link in facts["links"]), name
+            assert not facts["frames"], f"{name} keeps a dead TensorBoard frame"
+
+
+def test_each_edition_reads_in_series_order(crawl):
+    site, pages = crawl["site"], crawl["pages"]
+    for names in NOTEBOOKS.values():
+        chain = [None, *names, None]
+        for before, name, after in zip(chain, chain[1:], chain[2:]):
+            facts = pages[site + name]
+            assert facts["prev"] == (site + before if before else site + "index.html"), name
+            assert facts["next"] == (site + after if after else None), name
+
+
+def test_the_home_page_says_what_it_is_and_links_everything(crawl):
+    site = crawl["site"]
+    home = crawl["pages"][site + "index.html"]
+    assert "TensorBoard" in home["text"] and "Fashion-MNIST" in home["text"]
+    assert "make run" in home["text"] and "jupyter lab" in home["text"]
+    links = {urldefrag(link).url for link in home["links"]}
+    for name in NOTEBOOKS["en"] + NOTEBOOKS["ko"]:
+        assert site + name in links, name
+    for page in [*ROOT.glob("README*.md"), *ROOT.glob("CONTRIBUTING*.md"),
+                 *(ROOT / "docs").rglob("*.md")]:
+        assert site + page.relative_to(ROOT).with_suffix(".html").as_posix() in links, page
+
+
+def test_a_phone_shows_every_page_without_sideways_scrolling(crawl):
+    wide = {url: facts["width"] for url, facts in crawl["pages"].items()
+            if facts["width"] > PHONE["width"]}
+    assert not wide, f"wider than {PHONE['width']} px: {wide}"
+
+
+def test_screenshots_of_the_home_page_and_notebook_05(site):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = {"home-en": "index.html", "home-ko": "index.html#korean-edition",
+             "05-en": NOTEBOOKS["en"][4], "05-ko": NOTEBOOKS["ko"][4]}
+    with sync_playwright() as p:
+        browser = screenshots.launch(p, webgl=False)
+        try:
+            for device, viewport in (("desktop", {"width": 1280, "height": 900}),
+                                     ("phone", PHONE)):
+                tab = browser.new_page(viewport=viewport)
+                for shot, path in shots.items():
+                    tab.goto(site + path, wait_until="load")
+                    if shot == "05-ko":
+                        assert tab.evaluate("document.documentElement.lang") == "ko"
+                        assert re.search("[가-힣]", tab.inner_text("h1"))
+                    target = SHOTS / f"site-{shot}-{device}.png"
+                    tab.screenshot(path=target)
+                    assert target.stat().st_size > 10000
+                tab.close()
+        finally:
+            browser.close()
