@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .errors import UsageError
 
-MAX_NAME = 100  # characters in a run or sweep name; file systems allow 255 bytes
+MAX_NAME = 100  # characters in a run or sweep name; file systems allow 255 bytes,
+MAX_BYTES = 200  # and a run moved aside takes 20 more (-<time>-<n>); 한 takes 3 in UTF-8
 
 
 def check_writable(path: Path, flag: str) -> None:
@@ -35,6 +36,10 @@ def check_writable(path: Path, flag: str) -> None:
 def check_name(name: str, flag: str) -> None:
     if len(name) > MAX_NAME:
         raise UsageError(f"{flag} is {len(name)} characters long; give at most {MAX_NAME}")
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_BYTES:
+        raise UsageError(f"{flag} is {size} bytes long in UTF-8 (a Hangul syllable takes 3); "
+                         f"give at most {MAX_BYTES}")
 
 
 def _os_error(path: Path, exc: OSError) -> UsageError:

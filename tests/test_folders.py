@@ -51,3 +51,10 @@ def test_long_names_are_refused():
     folders.check_name("x" * folders.MAX_NAME, "--run-name")
     with pytest.raises(UsageError, match="300 characters long"):
         folders.check_name("x" * 300, "--run-name")
+
+
+def test_long_names_are_measured_in_bytes_too():
+    # 100 Hangul syllables are 300 bytes: more than a file system takes in one name
+    folders.check_name("실" * (folders.MAX_BYTES // 3), "--run-name")
+    with pytest.raises(UsageError, match="300 bytes long in UTF-8"):
+        folders.check_name("실" * 100, "--run-name")

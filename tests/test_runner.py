@@ -117,6 +117,9 @@ def test_a_failing_notebook_is_named(series, tmp_path):
     (["--notebooks", " "], ["--notebooks ' ' names no notebook"]),
     (["--notebooks", ","], ["names no notebook"]),
     (["--run-name", "x" * 300], ["--run-name is 300 characters long; give at most 100"]),
+    (["--run-name", "실험/1"], ["run_name must be a plain folder name"]),
+    (["-j", "0"], ["argument -j/--jobs: must be 1 or more, not 0"]),
+    (["-j", "-3"], ["argument -j/--jobs: must be 1 or more, not -3"]),
 ])
 def test_bad_input_is_refused_before_any_kernel(args, words, tmp_path):
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
