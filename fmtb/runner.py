@@ -346,6 +346,12 @@ def kernel_manager_class(kernels: Kernels | None = None):
     return SeriesKernelManager
 
 
+def _on_a_terminal() -> bool:
+    """Whether progress bars can be drawn: tqdm moves the cursor up and back (escape
+    codes), unreadable in a pipe, a file or a CI log."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> float:
     import papermill as pm
 
@@ -370,7 +376,8 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> 
 
 
 def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None:
-    """Run the notebooks, ``jobs`` at a time, each once its dependencies are done.
+    """Run the notebooks, ``jobs`` at a time, each once its dependencies are done;
+    ``progress``: a bar for each, else a plain line when each ends.
 
     The critical path (training, then assessment) goes first; with ``jobs`` > 1
     the other notebooks run beside it in kernels of lower priority, so training
@@ -378,6 +385,8 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
     cannot be raised again without privileges).
     """
     import queue
+
+    from .sweep import duration
 
     critical = {TRAINING, ASSESSMENT}
     deps = dependencies(plan.notebooks)
@@ -390,7 +399,9 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
 
     def work(nb: Path, bar, nice: int) -> None:
         try:
-            _run_one(plan, nb, bar, nice, manager_class)
+            seconds = _run_one(plan, nb, bar, nice, manager_class)
+            if not bar:
+                log(f"{nb.stem} done in {duration(seconds)}", flush=True)
             finished.put((nb, None))
         except BaseException as exc:  # reported by the main thread
             finished.put((nb, exc))
@@ -460,7 +471,8 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
     kernels = Kernels()
     try:
         server, proc = start_shared_server(plan, serve, log)
-        _schedule(plan, max(1, jobs), progress, log, kernel_manager_class(kernels))
+        _schedule(plan, max(1, jobs), progress and _on_a_terminal(), log,
+                  kernel_manager_class(kernels))
         finished = True
     finally:
         kernels.end()

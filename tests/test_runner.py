@@ -326,3 +326,35 @@ def test_a_successful_series_logs_no_error(series):
     are shut down without it."""
     _, proc = series
     assert "ERROR" not in proc.stdout + proc.stderr, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def hangul_run(tmp_path_factory, real_data_root):
+    """Notebooks 01 and 02 into a run named in Hangul, output piped as in a CI log:
+    ``(runs dir, CompletedProcess)``."""
+    base = tmp_path_factory.mktemp("hangul")
+    proc = fmtb("run", "--notebooks", "01,02", "--runs-dir", str(base / "runs"),
+                "--run-name", "실험1", "--out", str(base / "out"))
+    return base / "runs", proc
+
+
+def test_a_run_named_in_hangul_runs_and_tensorboard_shows_it(hangul_run):
+    runs, proc = hangul_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Run written to {runs / '실험1'}" in proc.stdout
+    with servers.TensorBoardServer(runs) as tb:
+        tags = wait_for(lambda: tb.get_json("/data/plugin/images/tags"), timeout=30)
+    assert list(tags) == ["실험1"] and "four_fashion_mnist_images" in tags["실험1"]
+
+
+def test_progress_off_a_terminal_is_plain_lines(hangul_run):
+    # `fmtb run ... | cat`: no bars redrawn with escape codes and carriage returns,
+    # but a line as each notebook starts and as it ends, with how long it took
+    _, proc = hangul_run
+    out = proc.stdout + proc.stderr
+    assert "\x1b" not in out and "\r" not in out
+    lines = proc.stdout.splitlines()
+    for i, stem in enumerate(["01_setup_tensorboard", "02_write_to_tensorboard"], 1):
+        assert f"[{i}/2] {stem}" in lines
+        assert any(line.startswith(f"{stem} done in ") and line.endswith(" s")
+                   for line in lines), lines
