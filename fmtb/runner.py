@@ -2,9 +2,10 @@
 
 Everything a user can get wrong is checked before the first kernel starts, and
 nothing is written while checking (:func:`plan`). :func:`execute` then claims
-the run folder (atomically: two ``fmtb run`` never share one) and runs the
-chosen notebooks in order, each in a kernel of this environment whose working
-directory is the notebooks folder (set per kernel: fmtb's own never changes).
+the run folder (atomically, and locked while it runs: two ``fmtb run`` never
+share one, ``--replace`` included) and runs the chosen notebooks in order, each
+in a kernel of this environment whose working directory is the notebooks folder
+(set per kernel: fmtb's own never changes).
 One TensorBoard server is started for the whole series with the very arguments
 of the notebooks' ``%tensorboard`` cells, so each notebook reuses it.
 
@@ -186,24 +187,37 @@ def data_root(values: dict[str, object], declarations: dict[str, object],
     return notebooks_dir(lang) / Path(str(given)).expanduser()
 
 
-def claim_run(plan: Plan) -> bool:
-    """Create the plan's run folder before anything is written to it; another
-    ``fmtb`` that created it first wins. Returns whether the folder is new."""
-    if plan.run_name is None:
-        plan.run_name = folders.claim_next_free(plan.runs_dir, RUN_STEM).name
-        return True
-    try:
-        folders.claim(plan.run_dir)
-    except FileExistsError:
-        if plan.replace:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                board.start_run(plan.runs_dir, plan.run_name)  # moves the old one aside
-            return True
-        if not plan.fresh and _may_add_to(plan.notebooks, plan.run_dir):
-            return False
-        raise _refuse_existing(plan.run_dir) from None
-    return True
+def _refuse_busy(run: Path) -> UsageError:
+    return UsageError(f"run {run.name!r} in {run.parent} is being written by another fmtb run "
+                      f"right now; wait for it to end, or choose another --run-name")
+
+
+def claim_run(plan: Plan) -> tuple[bool, int | None]:
+    """Create the plan's run folder before anything is written to it, and lock it
+    while this ``fmtb`` writes it; another ``fmtb`` that created or locked it first
+    wins. Returns whether the folder is new, and the lock (see folders.release)."""
+    with folders.claiming(plan.runs_dir):
+        if plan.run_name is None:
+            plan.run_name = folders.claim_next_free(plan.runs_dir, RUN_STEM).name
+            return True, folders.hold(plan.run_dir)
+        try:
+            folders.claim(plan.run_dir)
+            return True, folders.hold(plan.run_dir)
+        except FileExistsError:
+            adds = not plan.replace and not plan.fresh and _may_add_to(plan.notebooks,
+                                                                        plan.run_dir)
+            if not (plan.replace or adds):
+                raise _refuse_existing(plan.run_dir) from None
+        lock = folders.hold(plan.run_dir)
+        if lock is None:  # its series is running: neither moved aside nor added to
+            raise _refuse_busy(plan.run_dir)
+        if adds:
+            return False, lock
+        folders.release(lock)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            board.start_run(plan.runs_dir, plan.run_name)  # moves the old one aside
+        return True, folders.hold(plan.run_dir)
 
 
 def notebook_parameters(plan: Plan, notebook: Path) -> dict[str, object]:
@@ -458,13 +472,14 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
             log=print) -> Path:
     """Claim the run, then run the plan's notebooks (``jobs`` at a time, as their
     dependencies allow); returns the run folder."""
-    new = claim_run(plan)
+    new, lock = claim_run(plan)
     try:
         folders.make(plan.out_dir)
     except UsageError:
         if new:
             with contextlib.suppress(OSError):  # only if still empty
                 plan.run_dir.rmdir()
+        folders.release(lock)
         raise
     _one_thread_each()
     server, proc, finished = None, None, False
@@ -478,6 +493,7 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
         kernels.end()
         if proc is not None and not (serve and finished):  # --serve: left for the reader
             servers.stop(proc)
+        folders.release(lock)
     log(f"Run written to {plan.run_dir}; executed notebooks in {plan.out_dir}")
     if serve and server is not None:
         log(f"TensorBoard is serving it at http://localhost:{server.port}/ "

@@ -12,7 +12,7 @@ import pytest
 from fmtb import fetch
 from fmtb_helpers import board, data
 
-from fmtb import results, runner, servers
+from fmtb import folders, results, runner, servers
 from support import (CLASSES, EVAL_POINTS, FMTB, LOG_POINTS, MARK, N_FEATURES, SERIES_MARK,
                      SERIES_RUN, assert_refused, fmtb, processes_marked, wait_for)
 
@@ -358,3 +358,58 @@ def test_progress_off_a_terminal_is_plain_lines(hangul_run):
         assert f"[{i}/2] {stem}" in lines
         assert any(line.startswith(f"{stem} done in ") and line.endswith(" s")
                    for line in lines), lines
+
+
+def _old_run(runs):
+    (runs / "x").mkdir(parents=True)
+    (runs / "x" / "old.txt").write_text("the run --replace moves aside")
+
+
+def _event_files_01(runs):
+    """How many event files notebook 01 left in each run folder, the moved-aside included."""
+    others = tuple(f".{n:02d}" for n in range(2, 7))  # the other notebooks' suffixes
+    return {run.name: len([f for f in board.event_files(run) if not f.name.endswith(others)])
+            for run in runs.parent.glob("runs*/*") if run.is_dir()}
+
+
+def test_two_replace_runs_of_one_name_at_once_never_share_it(tmp_path, real_data_root):
+    runs = tmp_path / "runs"
+    _old_run(runs)
+    args = [FMTB, "run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
+            "--replace", "-q"]
+    procs = [subprocess.Popen(args + ["--out", str(tmp_path / f"out{i}")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes in ([0, 0], [0, 2]), outs
+    for (_, err), p in zip(outs, procs):
+        if p.returncode == 2:  # refused in one line, having written nothing
+            assert err.strip().splitlines()[-1] == (
+                f"fmtb run: error: run 'x' in {runs} is being written by another fmtb run "
+                f"right now; wait for it to end, or choose another --run-name")
+    counts = _event_files_01(runs)
+    assert counts["x"] == 1 and set(counts.values()) <= {0, 1}, counts
+    assert len(counts) == 1 + codes.count(0)  # x, and one folder moved aside per replace
+
+
+def test_a_run_being_written_is_neither_replaced_nor_added_to(tmp_path, real_data_root):
+    runs = tmp_path / "runs"
+    _old_run(runs)
+    plan = runner.plan("01", runs_dir=str(runs), run_name="x", out=str(tmp_path / "out"),
+                       replace=True)
+    new, lock = runner.claim_run(plan)  # as fmtb run holds it while its kernels write
+    try:
+        assert new and lock is not None
+        before = sorted(p.name for p in tmp_path.rglob("*"))
+        proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
+                    "--replace", "--out", str(tmp_path / "out2"), "-q")
+        assert_refused(proc, "run 'x'", "is being written by another fmtb run right now")
+        assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    finally:
+        folders.release(lock)
+    proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
+                "--replace", "--out", str(tmp_path / "out2"), "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # released: replaced as asked
+    (previous,) = runs.parent.glob("runs_previous/*")  # the old run, moved aside once
+    assert _event_files_01(runs) == {"x": 1, previous.name: 0}
