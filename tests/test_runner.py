@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -413,3 +414,24 @@ def test_a_run_being_written_is_neither_replaced_nor_added_to(tmp_path, real_dat
     assert proc.returncode == 0, proc.stdout + proc.stderr  # released: replaced as asked
     (previous,) = runs.parent.glob("runs_previous/*")  # the old run, moved aside once
     assert _event_files_01(runs) == {"x": 1, previous.name: 0}
+
+
+def test_papermill_from_the_projects_root_says_to_run_from_the_notebooks_folder(
+        tmp_path, real_data_root):
+    # a newcomer's first call: the kernel runs in the root, where '../data' is outside
+    from fmtb_helpers import paths
+
+    root = paths.project_root()
+    if (data.raw_dir(root.parent / "data") / "train-images-idx3-ubyte").is_file():
+        pytest.skip(f"{root.parent / 'data'} holds Fashion-MNIST: '../data' would find it")
+    outside = [(root.parent / name).exists() for name in ("data", "runs")]
+    proc = subprocess.run([str(Path(sys.executable).with_name("papermill")),
+                           "notebooks/02_write_to_tensorboard.ipynb", str(tmp_path / "out.ipynb")],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == (f"DataError: Fashion-MNIST is not in {root.parent / 'data'}/FashionMNIST/raw: "
+                    f"data_root '../data' is relative to the notebooks' folder, and this kernel "
+                    f"runs in {root}; run the notebooks from {root / 'notebooks'} (papermill "
+                    f"--cwd notebooks)"), proc.stderr[-2000:]
+    assert [(root.parent / name).exists() for name in ("data", "runs")] == outside
