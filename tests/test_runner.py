@@ -1,6 +1,7 @@
 """``fmtb run`` for real: papermill, kernels, event files read back, bad input refused,
 runs kept apart."""
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -435,3 +436,24 @@ def test_papermill_from_the_projects_root_says_to_run_from_the_notebooks_folder(
                     f"runs in {root}; run the notebooks from {root / 'notebooks'} (papermill "
                     f"--cwd notebooks)"), proc.stderr[-2000:]
     assert [(root.parent / name).exists() for name in ("data", "runs")] == outside
+
+
+def test_a_full_disk_in_notebook_03_names_the_run_and_what_to_do(tmp_path, real_data_root):
+    # a real full disk: a 64 KiB tmpfs, filled, in a mount namespace of fmtb's own
+    tiny, out = tmp_path / "tiny", tmp_path / "out"
+    tiny.mkdir()
+    mount = f"mount -t tmpfs -o size=64k fmtb-test {shlex.quote(str(tiny))}"
+    if subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", mount],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no tmpfs of our own here (unshare -m and mount need root)")
+    fill = f"head -c 1M /dev/zero > {shlex.quote(str(tiny / 'filler'))} 2>/dev/null"
+    series = shlex.join([FMTB, "run", "--notebooks", "03", "--runs-dir", str(tiny / "runs"),
+                         "--run-name", "r", "--out", str(out), "-q"])
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                           f"{mount} && {{ {fill}; {series}; }}"],
+                          capture_output=True, text=True, timeout=300)
+    run = tiny / "runs" / "r"
+    assert_refused(proc, "notebook 03_inspect_the_model failed in cell [",
+                   f"WriteError: could not write TensorBoard's event file in {run}: No space "
+                   f"left on device; free some disk space or choose a writable runs_dir, then "
+                   f"run notebook 03 again", code=1)
