@@ -78,12 +78,17 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                if not (raw / n).is_file()]
     if missing:
-        elsewhere = _notebooks_folder_for(data_root)
-        if elsewhere is not None:
-            raise DataError(f"Fashion-MNIST is not in {raw}: data_root {str(data_root)!r} is "
-                            f"relative to the notebooks' folder, and this kernel runs in "
-                            f"{Path.cwd()}; run the notebooks from {elsewhere} (papermill "
-                            f"--cwd {_as_typed(elsewhere)})")
+        # papermill run from elsewhere (the project's root) without --cwd: name the
+        # notebooks' folder (notebooks/, notebooks/ko/) where data_root would be right
+        editions = {nb.parent for nb in paths.notebooks_dir().glob("**/[0-9][0-9]_*.ipynb")}
+        beside = next((folder for folder in sorted(editions) if data_root is not None
+                       and (raw_dir(folder / data_root) / "train-images-idx3-ubyte").is_file()
+                       and folder.resolve() != Path.cwd().resolve()), None)
+        if beside is not None:
+            raise DataError(f"Fashion-MNIST is not in {raw}: this kernel runs in {Path.cwd()}, "
+                            f"and data_root {str(data_root)!r} is relative to the notebooks' "
+                            f"folder; run them from there (papermill --cwd "
+                            f"{os.path.relpath(beside)})")
         raise DataError(f"Fashion-MNIST is not in {raw} (missing {', '.join(missing)}): "
                         f"run notebook 01, which downloads it, or 'fmtb data'")
     if in_memory:
@@ -92,26 +97,6 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
 
     kwargs = dict(root=str(root), download=False, transform=transform())
     return FashionMNIST(train=True, **kwargs), FashionMNIST(train=False, **kwargs)
-
-
-def _notebooks_folder_for(data_root) -> Path | None:
-    """The notebooks' folder (an edition's: notebooks/, notebooks/ko/) from which the
-    relative ``data_root`` holds Fashion-MNIST, when this kernel runs elsewhere (a
-    papermill call from the project's root): None if there is none."""
-    if data_root is None or Path(data_root).expanduser().is_absolute():
-        return None
-    editions = sorted({nb.parent for nb in paths.notebooks_dir().glob("**/[0-9][0-9]_*.ipynb")})
-    for folder in editions:
-        if folder.resolve() != Path.cwd().resolve() and (
-                raw_dir(folder / data_root) / "train-images-idx3-ubyte").is_file():
-            return folder
-    return None
-
-
-def _as_typed(path: Path) -> str:
-    """``path`` relative to the working directory if it lies below it, else absolute."""
-    shown = os.path.relpath(path)
-    return str(path) if shown.startswith("..") else shown
 
 
 def normalize(images):

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .paths import CHECKPOINT_NAME, atomic_write, cannot_write  # noqa: F401  (CHECKPOINT_NAME: for the notebooks)
+from .paths import CHECKPOINT_NAME, atomic_write, cannot_write  # noqa: F401 (for notebooks)
 
 
 class Net(nn.Module):

@@ -70,52 +70,32 @@ def atomic_write(path: str | Path):
 
 
 class WriteError(OSError):
-    """A run's file could not be written (a full disk, a read-only folder); the
-    message names the file or folder and says what to do."""
+    """A run's file could not be written; the message names it and says what to do."""
 
 
 def cannot_write(what: str, exc: OSError, notebook: str | None = None) -> WriteError:
-    """``could not <what>: <reason>; ...what to do``, in one line, for a run's file."""
     again = f"notebook {notebook}" if notebook else "this notebook"
     return WriteError(f"could not {what}: {exc.strerror or exc}; free some disk space or "
                       f"choose a writable runs_dir, then run {again} again")
 
 
 def summary_writer(log_dir: str | Path, notebook: str | None = None, **kwargs):
-    """torch's ``SummaryWriter(log_dir, **kwargs)``, whose write errors name the run's
-    folder and say what to do (:class:`WriteError`) instead of ``OSError: [Errno 28]
-    No space left on device``. The event file is written by a thread of its own: an
-    error there surfaces at the writer's next call (``add_*``, ``flush``, ``close``),
-    and the file keeps what it had written until then; ``notebook`` writing again
-    replaces it (see board.notebook_writer)."""
-    return _writer_class()(log_dir, notebook, **kwargs)
-
-
-@functools.lru_cache(maxsize=None)
-def _writer_class():
+    """torch's ``SummaryWriter(log_dir, **kwargs)``, whose write errors (a full disk; its
+    writer thread's surface at its next call) are a one-line :class:`WriteError`."""
     from torch.utils.tensorboard import SummaryWriter
 
     def reporting(method):
         @functools.wraps(method)
-        def call(self, *args, **kwargs):
+        def call(self, *args, **kw):
             try:
-                return method(self, *args, **kwargs)
-            except WriteError:
-                raise
+                return method(self, *args, **kw)
             except OSError as exc:
-                if exc.errno is None:  # not the file system's ("Writer is closed")
+                if exc.errno is None or isinstance(exc, WriteError):  # "Writer is closed"
                     raise
-                raise cannot_write(f"write TensorBoard's event file in {self.log_dir}",
-                                   exc, self.notebook) from exc
+                raise cannot_write(f"write TensorBoard's event file in {log_dir}", exc,
+                                   notebook) from exc
         return call
 
-    class RunWriter(SummaryWriter):
-        def __init__(self, log_dir, notebook=None, **kwargs):
-            self.log_dir, self.notebook = str(log_dir), notebook
-            super().__init__(str(log_dir), **kwargs)
-
-    for name, method in vars(SummaryWriter).items():  # every method that writes
-        if name == "__init__" or callable(method) and (name.startswith("add_")
-                                                       or name in ("flush", "close")):
-            setattr(RunWriter, name, reporting(getattr(RunWriter, name)))
-    return RunWriter
+    writes = {name: reporting(method) for name, method in vars(SummaryWriter).items()
+              if name in ("__init__", "flush", "close") or name.startswith("add_")}
+    return type("RunWriter", (SummaryWriter,), writes)(str(log_dir), **kwargs)

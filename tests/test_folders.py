@@ -66,7 +66,10 @@ def test_a_held_folder_is_refused_to_another_holder_until_released(tmp_path):
 
     probe = ("import sys; from pathlib import Path; from fmtb import folders; "
              "sys.exit(folders.hold(Path(sys.argv[1])) is None)")
-    other = lambda: subprocess.run([sys.executable, "-c", probe, str(tmp_path)]).returncode  # noqa: E731
+
+    def other():
+        return subprocess.run([sys.executable, "-c", probe, str(tmp_path)]).returncode
+
     lock = folders.hold(tmp_path)
     assert lock is not None and other() == 1  # another process: refused
     folders.release(lock)

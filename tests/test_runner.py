@@ -432,9 +432,9 @@ def test_papermill_from_the_projects_root_says_to_run_from_the_notebooks_folder(
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last == (f"DataError: Fashion-MNIST is not in {root.parent / 'data'}/FashionMNIST/raw: "
-                    f"data_root '../data' is relative to the notebooks' folder, and this kernel "
-                    f"runs in {root}; run the notebooks from {root / 'notebooks'} (papermill "
-                    f"--cwd notebooks)"), proc.stderr[-2000:]
+                    f"this kernel runs in {root}, and data_root '../data' is relative to the "
+                    f"notebooks' folder; run them from there (papermill --cwd notebooks)"
+                    ), proc.stderr[-2000:]
     assert [(root.parent / name).exists() for name in ("data", "runs")] == outside
 
 
