@@ -17,6 +17,17 @@ from .maintainer import bench
 from .errors import NotebookFailed, Stopped, UsageError
 
 
+def positive_int(text: str) -> int:
+    """argparse's type for a count of at least 1 (``-j``): one line otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def cmd_data(args) -> int:
     raw = fetch.ensure_data(args.data_root, mirror=args.mirror, download=not args.offline)
     print(f"Fashion-MNIST is ready in {raw} (4 files, SHA-256 verified)")
@@ -88,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the edition: en (notebooks/) or ko (notebooks/ko/, Korean prose)")
     p.add_argument("--serve", action="store_true",
                    help="leave the series' TensorBoard server running and print its URL")
-    p.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+    p.add_argument("-j", "--jobs", type=positive_int, default=2, metavar="N",
                    help="notebooks run at once, as their order allows (default: 2; "
                         "1: strictly one after another)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -150,6 +150,9 @@ def ensure_data(data_root: str | Path | None = None, *, mirror: str | Path | Non
             raise DataError(f"{path} is not a file (a folder?), where Fashion-MNIST's data "
                             f"should be; remove it and run 'fmtb data --data-root {root}'")
     missing, cause = [name for name in SHA256 if not (raw / name).is_file()], ""
+    if missing and mirror_dir.exists() and not mirror_dir.is_dir():
+        raise DataError(f"the mirror {mirror_dir} is a file, not a folder: point ${MIRROR_ENV} "
+                        f"(or 'fmtb data --mirror') at the folder holding the four .gz files")
     if missing and not check_only:
         with _fetching(root):  # another fmtb (a trial beside this one) may be fetching it
             missing = [name for name in SHA256 if not (raw / name).is_file()]

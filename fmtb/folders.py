@@ -1,11 +1,15 @@
 """Folders fmtb writes: checked before anything runs, claimed atomically when used.
 
 Two ``fmtb`` commands started at once must never share a run: a folder is
-claimed by creating it (``mkdir`` fails if it exists), never by looking first.
+claimed by creating it (``mkdir`` fails if it exists), never by looking first,
+and a run being written is locked (:func:`hold`) for as long as it is, so that
+another command cannot move it aside (``--replace``) or add to it meanwhile.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
 import re
 import shutil
@@ -14,7 +18,8 @@ from pathlib import Path
 
 from .errors import UsageError
 
-MAX_NAME = 100  # characters in a run or sweep name; file systems allow 255 bytes
+MAX_NAME = 100  # characters in a run or sweep name; file systems allow 255 bytes,
+MAX_BYTES = 200  # and a run moved aside takes 20 more (-<time>-<n>); 한 takes 3 in UTF-8
 
 
 def check_writable(path: Path, flag: str) -> None:
@@ -35,6 +40,10 @@ def check_writable(path: Path, flag: str) -> None:
 def check_name(name: str, flag: str) -> None:
     if len(name) > MAX_NAME:
         raise UsageError(f"{flag} is {len(name)} characters long; give at most {MAX_NAME}")
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_BYTES:
+        raise UsageError(f"{flag} is {size} bytes long in UTF-8 (a Hangul syllable takes 3); "
+                         f"give at most {MAX_BYTES}")
 
 
 def _os_error(path: Path, exc: OSError) -> UsageError:
@@ -105,3 +114,41 @@ def remove_tree(path: Path, tries: int = 3) -> None:
             if exc.errno != errno.ENOTEMPTY or attempt == tries - 1:
                 raise
             time.sleep(0.5)
+
+
+# Where flock is not supported (some network file systems), fmtb runs unlocked, as
+# it did before locks: these are the errors that say so.
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
+
+
+def hold(folder: Path, wait: bool = False) -> int | None:
+    """Lock ``folder`` (flock on the folder itself: nothing is written in it) until
+    the returned descriptor is closed, or the process ends however it ends. None:
+    another process holds it (``wait``: wait for it instead)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # not inherited by kernels
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError as exc:
+        if exc.errno not in _NO_LOCKS:
+            os.close(fd)
+            raise
+    return fd
+
+
+def release(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def claiming(parent: Path):
+    """One claim at a time among the folders of ``parent`` (created if need be):
+    looking, moving an old run aside and creating its successor happen as one step."""
+    fd = hold(make(parent), wait=True)
+    try:
+        yield
+    finally:
+        release(fd)

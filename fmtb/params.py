@@ -11,7 +11,7 @@ import ast
 import difflib
 import math
 import os
-import re
+import unicodedata
 from pathlib import Path
 
 
@@ -103,9 +103,14 @@ def _device(name: str, text: str) -> str:
 
 
 def _run_name(name: str, text: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", text):
-        raise ParameterError(f"{name} must be a plain folder name (letters, digits, . _ + -), "
-                             f"not {text!r}")
+    """A folder name in any script (실험1, run-2): letters and digits, and . _ + - after
+    the first; no separator, no leading dot (so no ``..``), no control character.
+    Combining marks (an accent typed as a second character) count with their letter."""
+    if not (text and text[0].isalnum() and all(
+            c.isalnum() or c in "._+-" or unicodedata.category(c) in ("Mn", "Mc")
+            for c in text)):
+        raise ParameterError(f"{name} must be a plain folder name (letters of any script, "
+                             f"digits, and . _ + - after the first), not {text!r}")
     return text
 
 

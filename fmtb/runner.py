@@ -2,9 +2,10 @@
 
 Everything a user can get wrong is checked before the first kernel starts, and
 nothing is written while checking (:func:`plan`). :func:`execute` then claims
-the run folder (atomically: two ``fmtb run`` never share one) and runs the
-chosen notebooks in order, each in a kernel of this environment whose working
-directory is the notebooks folder (set per kernel: fmtb's own never changes).
+the run folder (atomically, and locked while it runs: two ``fmtb run`` never
+share one, ``--replace`` included) and runs the chosen notebooks in order, each
+in a kernel of this environment whose working directory is the notebooks folder
+(set per kernel: fmtb's own never changes).
 One TensorBoard server is started for the whole series with the very arguments
 of the notebooks' ``%tensorboard`` cells, so each notebook reuses it.
 
@@ -186,24 +187,37 @@ def data_root(values: dict[str, object], declarations: dict[str, object],
     return notebooks_dir(lang) / Path(str(given)).expanduser()
 
 
-def claim_run(plan: Plan) -> bool:
-    """Create the plan's run folder before anything is written to it; another
-    ``fmtb`` that created it first wins. Returns whether the folder is new."""
-    if plan.run_name is None:
-        plan.run_name = folders.claim_next_free(plan.runs_dir, RUN_STEM).name
-        return True
-    try:
-        folders.claim(plan.run_dir)
-    except FileExistsError:
-        if plan.replace:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                board.start_run(plan.runs_dir, plan.run_name)  # moves the old one aside
-            return True
-        if not plan.fresh and _may_add_to(plan.notebooks, plan.run_dir):
-            return False
-        raise _refuse_existing(plan.run_dir) from None
-    return True
+def _refuse_busy(run: Path) -> UsageError:
+    return UsageError(f"run {run.name!r} in {run.parent} is being written by another fmtb run "
+                      f"right now; wait for it to end, or choose another --run-name")
+
+
+def claim_run(plan: Plan) -> tuple[bool, int | None]:
+    """Create the plan's run folder before anything is written to it, and lock it
+    while this ``fmtb`` writes it; another ``fmtb`` that created or locked it first
+    wins. Returns whether the folder is new, and the lock (see folders.release)."""
+    with folders.claiming(plan.runs_dir):
+        if plan.run_name is None:
+            plan.run_name = folders.claim_next_free(plan.runs_dir, RUN_STEM).name
+            return True, folders.hold(plan.run_dir)
+        try:
+            folders.claim(plan.run_dir)
+            return True, folders.hold(plan.run_dir)
+        except FileExistsError:
+            adds = not plan.replace and not plan.fresh and _may_add_to(plan.notebooks,
+                                                                        plan.run_dir)
+            if not (plan.replace or adds):
+                raise _refuse_existing(plan.run_dir) from None
+        lock = folders.hold(plan.run_dir)
+        if lock is None:  # its series is running: neither moved aside nor added to
+            raise _refuse_busy(plan.run_dir)
+        if adds:
+            return False, lock
+        folders.release(lock)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            board.start_run(plan.runs_dir, plan.run_name)  # moves the old one aside
+        return True, folders.hold(plan.run_dir)
 
 
 def notebook_parameters(plan: Plan, notebook: Path) -> dict[str, object]:
@@ -346,6 +360,12 @@ def kernel_manager_class(kernels: Kernels | None = None):
     return SeriesKernelManager
 
 
+def _on_a_terminal() -> bool:
+    """Whether progress bars can be drawn: tqdm moves the cursor up and back (escape
+    codes), unreadable in a pipe, a file or a CI log."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> float:
     import papermill as pm
 
@@ -370,7 +390,8 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> 
 
 
 def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None:
-    """Run the notebooks, ``jobs`` at a time, each once its dependencies are done.
+    """Run the notebooks, ``jobs`` at a time, each once its dependencies are done;
+    ``progress``: a bar for each, else a plain line when each ends.
 
     The critical path (training, then assessment) goes first; with ``jobs`` > 1
     the other notebooks run beside it in kernels of lower priority, so training
@@ -378,6 +399,8 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
     cannot be raised again without privileges).
     """
     import queue
+
+    from .sweep import duration
 
     critical = {TRAINING, ASSESSMENT}
     deps = dependencies(plan.notebooks)
@@ -390,7 +413,9 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
 
     def work(nb: Path, bar, nice: int) -> None:
         try:
-            _run_one(plan, nb, bar, nice, manager_class)
+            seconds = _run_one(plan, nb, bar, nice, manager_class)
+            if not bar:
+                log(f"{nb.stem} done in {duration(seconds)}", flush=True)
             finished.put((nb, None))
         except BaseException as exc:  # reported by the main thread
             finished.put((nb, exc))
@@ -447,25 +472,28 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
             log=print) -> Path:
     """Claim the run, then run the plan's notebooks (``jobs`` at a time, as their
     dependencies allow); returns the run folder."""
-    new = claim_run(plan)
+    new, lock = claim_run(plan)
     try:
         folders.make(plan.out_dir)
     except UsageError:
         if new:
             with contextlib.suppress(OSError):  # only if still empty
                 plan.run_dir.rmdir()
+        folders.release(lock)
         raise
     _one_thread_each()
     server, proc, finished = None, None, False
     kernels = Kernels()
     try:
         server, proc = start_shared_server(plan, serve, log)
-        _schedule(plan, max(1, jobs), progress, log, kernel_manager_class(kernels))
+        _schedule(plan, max(1, jobs), progress and _on_a_terminal(), log,
+                  kernel_manager_class(kernels))
         finished = True
     finally:
         kernels.end()
         if proc is not None and not (serve and finished):  # --serve: left for the reader
             servers.stop(proc)
+        folders.release(lock)
     log(f"Run written to {plan.run_dir}; executed notebooks in {plan.out_dir}")
     if serve and server is not None:
         log(f"TensorBoard is serving it at http://localhost:{server.port}/ "

@@ -21,6 +21,8 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
+from . import paths
+
 # TensorBoard keeps 10 images per tag unless told otherwise: the training
 # notebook logs 15 prediction figures, so ask for up to 100.
 SERVER_FLAGS = ("--samples_per_plugin", "images=100")
@@ -80,12 +82,10 @@ def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
     That notebook's earlier event files are removed first: running it again
     replaces what it logged instead of adding a second copy.
     """
-    from torch.utils.tensorboard import SummaryWriter
-
     path = start_run(runs_dir, run_name, fresh=False)
     for old in path.glob(f"events.out.tfevents.*.{notebook}"):
         old.unlink()
-    return SummaryWriter(path, filename_suffix=f".{notebook}")
+    return paths.summary_writer(path, notebook, filename_suffix=f".{notebook}")
 
 
 def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
@@ -95,8 +95,6 @@ def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
     changes, and caches them by run and tensor name, so a new embedding needs
     a run it has not seen; earlier ``<name>_*`` sub-runs are removed.
     """
-    from torch.utils.tensorboard import SummaryWriter
-
     path = start_run(runs_dir, run_name, fresh=False)
     earlier = list(path.glob(f"{name}_*"))
     target = path / f"{name}_{datetime.now():%H%M%S}"
@@ -105,7 +103,7 @@ def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
         target = path / f"{name}_{datetime.now():%H%M%S}"
     for old in earlier:
         shutil.rmtree(old)
-    return SummaryWriter(target)
+    return paths.summary_writer(target)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ Importing this module does not import torch.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import paths
@@ -77,6 +78,17 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                if not (raw / n).is_file()]
     if missing:
+        # papermill run from elsewhere (the project's root) without --cwd: name the
+        # notebooks' folder (notebooks/, notebooks/ko/) where data_root would be right
+        editions = {nb.parent for nb in paths.notebooks_dir().glob("**/[0-9][0-9]_*.ipynb")}
+        beside = next((folder for folder in sorted(editions) if data_root is not None
+                       and (raw_dir(folder / data_root) / "train-images-idx3-ubyte").is_file()
+                       and folder.resolve() != Path.cwd().resolve()), None)
+        if beside is not None:
+            raise DataError(f"Fashion-MNIST is not in {raw}: this kernel runs in {Path.cwd()}, "
+                            f"and data_root {str(data_root)!r} is relative to the notebooks' "
+                            f"folder; run them from there (papermill --cwd "
+                            f"{os.path.relpath(beside)})")
         raise DataError(f"Fashion-MNIST is not in {raw} (missing {', '.join(missing)}): "
                         f"run notebook 01, which downloads it, or 'fmtb data'")
     if in_memory:

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .paths import CHECKPOINT_NAME, atomic_write  # noqa: F401  (CHECKPOINT_NAME: for the notebooks)
+from .paths import CHECKPOINT_NAME, atomic_write, cannot_write  # noqa: F401 (for notebooks)
 
 
 class Net(nn.Module):
@@ -47,9 +47,7 @@ def save_checkpoint(net: nn.Module, path: str | Path, **meta) -> Path:
         with atomic_write(path) as f:
             f.write(buffer.getbuffer())
     except OSError as exc:
-        raise CheckpointError(f"could not save {path}: {exc.strerror or exc}; free some disk "
-                              f"space or choose a writable runs_dir, then run notebook 05 "
-                              f"again") from exc
+        raise CheckpointError(str(cannot_write(f"save {path}", exc, "05"))) from exc
     return path
 
 

@@ -6,6 +6,7 @@ With the editable install the project asks for, these sit at the project root
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -66,3 +67,35 @@ def atomic_write(path: str | Path):
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+class WriteError(OSError):
+    """A run's file could not be written; the message names it and says what to do."""
+
+
+def cannot_write(what: str, exc: OSError, notebook: str | None = None) -> WriteError:
+    again = f"notebook {notebook}" if notebook else "this notebook"
+    return WriteError(f"could not {what}: {exc.strerror or exc}; free some disk space or "
+                      f"choose a writable runs_dir, then run {again} again")
+
+
+def summary_writer(log_dir: str | Path, notebook: str | None = None, **kwargs):
+    """torch's ``SummaryWriter(log_dir, **kwargs)``, whose write errors (a full disk; its
+    writer thread's surface at its next call) are a one-line :class:`WriteError`."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    def reporting(method):
+        @functools.wraps(method)
+        def call(self, *args, **kw):
+            try:
+                return method(self, *args, **kw)
+            except OSError as exc:
+                if exc.errno is None or isinstance(exc, WriteError):  # "Writer is closed"
+                    raise
+                raise cannot_write(f"write TensorBoard's event file in {log_dir}", exc,
+                                   notebook) from exc
+        return call
+
+    writes = {name: reporting(method) for name, method in vars(SummaryWriter).items()
+              if name in ("__init__", "flush", "close") or name.startswith("add_")}
+    return type("RunWriter", (SummaryWriter,), writes)(str(log_dir), **kwargs)

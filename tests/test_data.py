@@ -6,7 +6,7 @@ import torch
 
 from fmtb import fetch
 from fmtb_helpers import data
-from support import REAL_MIRROR, full_disk
+from support import REAL_MIRROR, assert_refused, fmtb, full_disk
 
 pytestmark = pytest.mark.unit
 
@@ -201,6 +201,25 @@ def test_a_folder_where_a_mirror_file_should_be_is_named(tmp_path, small_idx):
         fetch.ensure_data(tmp_path / "root", mirror=mirror, download=False)
     message = str(err.value)
     assert f"{mirror} lacks t10k-images-idx3-ubyte.gz" in message and "gzip" not in message
+
+
+@pytest.mark.parametrize("check_only", [False, True])
+def test_a_file_given_as_the_mirror_is_named_as_not_a_folder(tmp_path, small_idx, check_only):
+    mirror, _ = small_idx
+    archive = mirror / "t10k-images-idx3-ubyte.gz"  # one of the files, not their folder
+    with pytest.raises(data.DataError) as err:
+        fetch.ensure_data(tmp_path / "root", mirror=archive, download=False,
+                          check_only=check_only)
+    assert str(err.value).startswith(f"the mirror {archive} is a file, not a folder: point "
+                                     f"$FMTB_DATA_MIRROR")
+
+
+def test_a_file_as_the_mirror_is_named_by_fmtb_data(tmp_path, small_idx):
+    mirror, _ = small_idx
+    archive = mirror / "train-images-idx3-ubyte.gz"
+    proc = fmtb("data", "--data-root", str(tmp_path / "root"), "--offline",
+                env={fetch.MIRROR_ENV: str(archive)})
+    assert_refused(proc, f"{archive} is a file, not a folder", command="data")
 
 
 def test_the_missing_file_is_named(tmp_path, small_idx):

@@ -51,3 +51,26 @@ def test_long_names_are_refused():
     folders.check_name("x" * folders.MAX_NAME, "--run-name")
     with pytest.raises(UsageError, match="300 characters long"):
         folders.check_name("x" * 300, "--run-name")
+
+
+def test_long_names_are_measured_in_bytes_too():
+    # 100 Hangul syllables are 300 bytes: more than a file system takes in one name
+    folders.check_name("실" * (folders.MAX_BYTES // 3), "--run-name")
+    with pytest.raises(UsageError, match="300 bytes long in UTF-8"):
+        folders.check_name("실" * 100, "--run-name")
+
+
+def test_a_held_folder_is_refused_to_another_holder_until_released(tmp_path):
+    import subprocess
+    import sys
+
+    probe = ("import sys; from pathlib import Path; from fmtb import folders; "
+             "sys.exit(folders.hold(Path(sys.argv[1])) is None)")
+
+    def other():
+        return subprocess.run([sys.executable, "-c", probe, str(tmp_path)]).returncode
+
+    lock = folders.hold(tmp_path)
+    assert lock is not None and other() == 1  # another process: refused
+    folders.release(lock)
+    assert other() == 0 and list(tmp_path.iterdir()) == []  # nothing written in it

@@ -45,6 +45,18 @@ def test_bad_values_are_named(pair, message):
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize("name", ["실험1", "1차_실험", "run-2.b+c", "Ölçüm", "e\u0301tude"])
+def test_run_names_in_any_script_are_accepted(name):
+    assert params.parse([("run_name", name)], DECLARED) == {"run_name": name}
+
+
+@pytest.mark.parametrize("name", ["../x", "..", ".hidden", "a/b", "a\\b", "실험\n1", "a\tb",
+                                  "", "_x", "-x", "a b", "a\x00b", "\u0301x"])
+def test_run_names_that_are_not_plain_folder_names_are_refused(name):
+    with pytest.raises(ParameterError, match="must be a plain folder name"):
+        params.parse([("run_name", name)], DECLARED)
+
+
 def test_merge_keeps_the_first_default():
     assert params.merge([{"a": 1, "b": 2}, {"b": 3, "c": 4}]) == {"a": 1, "b": 2, "c": 4}
 

@@ -1,18 +1,20 @@
 """``fmtb run`` for real: papermill, kernels, event files read back, bad input refused,
 runs kept apart."""
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from fmtb import fetch
 from fmtb_helpers import board, data
 
-from fmtb import results, runner, servers
+from fmtb import folders, results, runner, servers
 from support import (CLASSES, EVAL_POINTS, FMTB, LOG_POINTS, MARK, N_FEATURES, SERIES_MARK,
                      SERIES_RUN, assert_refused, fmtb, processes_marked, wait_for)
 
@@ -117,6 +119,9 @@ def test_a_failing_notebook_is_named(series, tmp_path):
     (["--notebooks", " "], ["--notebooks ' ' names no notebook"]),
     (["--notebooks", ","], ["names no notebook"]),
     (["--run-name", "x" * 300], ["--run-name is 300 characters long; give at most 100"]),
+    (["--run-name", "실험/1"], ["run_name must be a plain folder name"]),
+    (["-j", "0"], ["argument -j/--jobs: must be 1 or more, not 0"]),
+    (["-j", "-3"], ["argument -j/--jobs: must be 1 or more, not -3"]),
 ])
 def test_bad_input_is_refused_before_any_kernel(args, words, tmp_path):
     proc = fmtb("run", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
@@ -323,3 +328,132 @@ def test_a_successful_series_logs_no_error(series):
     are shut down without it."""
     _, proc = series
     assert "ERROR" not in proc.stdout + proc.stderr, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def hangul_run(tmp_path_factory, real_data_root):
+    """Notebooks 01 and 02 into a run named in Hangul, output piped as in a CI log:
+    ``(runs dir, CompletedProcess)``."""
+    base = tmp_path_factory.mktemp("hangul")
+    proc = fmtb("run", "--notebooks", "01,02", "--runs-dir", str(base / "runs"),
+                "--run-name", "실험1", "--out", str(base / "out"))
+    return base / "runs", proc
+
+
+def test_a_run_named_in_hangul_runs_and_tensorboard_shows_it(hangul_run):
+    runs, proc = hangul_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Run written to {runs / '실험1'}" in proc.stdout
+    with servers.TensorBoardServer(runs) as tb:
+        tags = wait_for(lambda: tb.get_json("/data/plugin/images/tags"), timeout=30)
+    assert list(tags) == ["실험1"] and "four_fashion_mnist_images" in tags["실험1"]
+
+
+def test_progress_off_a_terminal_is_plain_lines(hangul_run):
+    # `fmtb run ... | cat`: no bars redrawn with escape codes and carriage returns,
+    # but a line as each notebook starts and as it ends, with how long it took
+    _, proc = hangul_run
+    out = proc.stdout + proc.stderr
+    assert "\x1b" not in out and "\r" not in out
+    lines = proc.stdout.splitlines()
+    for i, stem in enumerate(["01_setup_tensorboard", "02_write_to_tensorboard"], 1):
+        assert f"[{i}/2] {stem}" in lines
+        assert any(line.startswith(f"{stem} done in ") and line.endswith(" s")
+                   for line in lines), lines
+
+
+def _old_run(runs):
+    (runs / "x").mkdir(parents=True)
+    (runs / "x" / "old.txt").write_text("the run --replace moves aside")
+
+
+def _event_files_01(runs):
+    """How many event files notebook 01 left in each run folder, the moved-aside included."""
+    others = tuple(f".{n:02d}" for n in range(2, 7))  # the other notebooks' suffixes
+    return {run.name: len([f for f in board.event_files(run) if not f.name.endswith(others)])
+            for run in runs.parent.glob("runs*/*") if run.is_dir()}
+
+
+def test_two_replace_runs_of_one_name_at_once_never_share_it(tmp_path, real_data_root):
+    runs = tmp_path / "runs"
+    _old_run(runs)
+    args = [FMTB, "run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
+            "--replace", "-q"]
+    procs = [subprocess.Popen(args + ["--out", str(tmp_path / f"out{i}")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes in ([0, 0], [0, 2]), outs
+    for (_, err), p in zip(outs, procs):
+        if p.returncode == 2:  # refused in one line, having written nothing
+            assert err.strip().splitlines()[-1] == (
+                f"fmtb run: error: run 'x' in {runs} is being written by another fmtb run "
+                f"right now; wait for it to end, or choose another --run-name")
+    counts = _event_files_01(runs)
+    assert counts["x"] == 1 and set(counts.values()) <= {0, 1}, counts
+    assert len(counts) == 1 + codes.count(0)  # x, and one folder moved aside per replace
+
+
+def test_a_run_being_written_is_neither_replaced_nor_added_to(tmp_path, real_data_root):
+    runs = tmp_path / "runs"
+    _old_run(runs)
+    plan = runner.plan("01", runs_dir=str(runs), run_name="x", out=str(tmp_path / "out"),
+                       replace=True)
+    new, lock = runner.claim_run(plan)  # as fmtb run holds it while its kernels write
+    try:
+        assert new and lock is not None
+        before = sorted(p.name for p in tmp_path.rglob("*"))
+        proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
+                    "--replace", "--out", str(tmp_path / "out2"), "-q")
+        assert_refused(proc, "run 'x'", "is being written by another fmtb run right now")
+        assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    finally:
+        folders.release(lock)
+    proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
+                "--replace", "--out", str(tmp_path / "out2"), "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # released: replaced as asked
+    (previous,) = runs.parent.glob("runs_previous/*")  # the old run, moved aside once
+    assert _event_files_01(runs) == {"x": 1, previous.name: 0}
+
+
+def test_papermill_from_the_projects_root_says_to_run_from_the_notebooks_folder(
+        tmp_path, real_data_root):
+    # a newcomer's first call: the kernel runs in the root, where '../data' is outside
+    from fmtb_helpers import paths
+
+    root = paths.project_root()
+    if (data.raw_dir(root.parent / "data") / "train-images-idx3-ubyte").is_file():
+        pytest.skip(f"{root.parent / 'data'} holds Fashion-MNIST: '../data' would find it")
+    outside = [(root.parent / name).exists() for name in ("data", "runs")]
+    proc = subprocess.run([str(Path(sys.executable).with_name("papermill")),
+                           "notebooks/02_write_to_tensorboard.ipynb", str(tmp_path / "out.ipynb")],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == (f"DataError: Fashion-MNIST is not in {root.parent / 'data'}/FashionMNIST/raw: "
+                    f"this kernel runs in {root}, and data_root '../data' is relative to the "
+                    f"notebooks' folder; run them from there (papermill --cwd notebooks)"
+                    ), proc.stderr[-2000:]
+    assert [(root.parent / name).exists() for name in ("data", "runs")] == outside
+
+
+def test_a_full_disk_in_notebook_03_names_the_run_and_what_to_do(tmp_path, real_data_root):
+    # a real full disk: a 64 KiB tmpfs, filled, in a mount namespace of fmtb's own
+    tiny, out = tmp_path / "tiny", tmp_path / "out"
+    tiny.mkdir()
+    mount = f"mount -t tmpfs -o size=64k fmtb-test {shlex.quote(str(tiny))}"
+    if subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", mount],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no tmpfs of our own here (unshare -m and mount need root)")
+    fill = f"head -c 1M /dev/zero > {shlex.quote(str(tiny / 'filler'))} 2>/dev/null"
+    series = shlex.join([FMTB, "run", "--notebooks", "03", "--runs-dir", str(tiny / "runs"),
+                         "--run-name", "r", "--out", str(out), "-q"])
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                           f"{mount} && {{ {fill}; {series}; }}"],
+                          capture_output=True, text=True, timeout=300)
+    run = tiny / "runs" / "r"
+    assert_refused(proc, "notebook 03_inspect_the_model failed in cell [",
+                   f"WriteError: could not write TensorBoard's event file in {run}: No space "
+                   f"left on device; free some disk space or choose a writable runs_dir, then "
+                   f"run notebook 03 again", code=1)
