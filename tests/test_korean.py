@@ -193,7 +193,8 @@ def test_one_word_per_concept():
 def test_korean_punctuation_and_spacing(path):
     assert ";" not in prose(path), "a semicolon in Korean prose: end the sentence instead"
     text = markdown(path)
-    spaced = re.findall(r"`[^`\n]+`" + PARTICLE, text) + re.findall(r"\]\([^)\s]+\)" + PARTICLE, text)
+    spaced = (re.findall(r"`[^`\n]+`" + PARTICLE, text)
+              + re.findall(r"\]\([^)\s]+\)" + PARTICLE, text))
     assert not spaced, f"a space between code and its particle: {spaced}"
 
 
