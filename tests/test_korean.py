@@ -1,11 +1,15 @@
 """The Korean edition, notebooks/ko: written by ``fmtb.maintainer.translate`` from the
-English notebooks and notebooks/ko/translations.json, so its code cells are the
-English ones and only its prose is Korean; a change to an English markdown cell
-shows here as a stale translation."""
+English notebooks and notebooks/ko/translations.json, so its code cells run the
+English code (with the Korean tutorial's comments and docstrings) and its prose is
+Korean, written to the conventions of tutorials.pytorch.kr; a change to an English
+cell shows here as a stale translation."""
+import ast
+import io
 import json
 import os
 import re
 import shutil
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -22,6 +26,24 @@ KOREAN = sorted(KO.glob("0[1-6]_*.ipynb"))
 PAIRS = [(en, KO / en.name) for en in ENGLISH]
 TABLE = json.loads((KO / "translations.json").read_text(encoding="utf-8"))
 KOREAN_TUTORIAL = "https://tutorials.pytorch.kr/intermediate/tensorboard_tutorial.html"
+# The Korean tutorial's code comments, as it writes them, where the notebooks keep the
+# code they comment (its "매 1000 미니배치마다" is "매 log_every 미니배치마다" here).
+KOREAN_TUTORIAL_COMMENTS = [
+    "분류 결과를 위한 상수", "이미지를 보여주기 위한 헬퍼(helper) 함수",
+    "(아래 `plot_classes_preds` 함수에서 사용)",
+    '기본 `log_dir` 은 "runs"이며, 여기서는 더 구체적으로 지정하였습니다',
+    "임의의 학습 이미지를 가져옵니다", "이미지 그리드를 만듭니다.", "이미지를 보여줍니다.",
+    "tensorboard에 기록합니다.", "헬퍼(helper) 함수",
+    "임의의 이미지들과 정답(target) 인덱스를 선택합니다",
+    "각 이미지의 분류 라벨(class label)을 가져옵니다", "임베딩(embedding) 내역을 기록합니다",
+    "헬퍼 함수", "배치에서 이미지를 가져와 예측 결과 / 정답과 함께 표시(plot)합니다",
+    "데이터셋을 여러번 반복", "[inputs, labels]의 목록인 data로부터 입력을 받은 후;",
+    "변화도(Gradient) 매개변수를 0으로 만들고", "순전파 + 역전파 + 최적화를 한 후",
+    "...학습 중 손실(running loss)을 기록하고",
+    "...무작위 미니배치(mini-batch)에 대한 모델의 예측 결과를 보여주도록",
+    "Matplotlib Figure를 기록합니다", "모든 정밀도-재현율(precision-recall; pr) 곡선을 그립니다"]
+HANGUL = re.compile("[\uac00-\ud7a3]")
+PARTICLE = r" (?:은|는|이|가|을|를|의|에|와|과|로|으로|에서|도)(?=[\s.,:)])"
 
 
 def load(path):
@@ -36,8 +58,29 @@ def markdown(path) -> str:
     return "\n".join(c.source for c in cells(load(path), "markdown"))
 
 
+def prose(path) -> str:
+    """A notebook's markdown with each code span as CODE and without link targets."""
+    text = re.sub(r"`[^`]*`", "CODE", markdown(path))
+    return re.sub(r"\]\([^)]*\)", "]", text)
+
+
+def python(source: str) -> str:
+    return translate.TransformerManager().transform_cell(source)
+
+
+def comments(source: str) -> list[str]:
+    return [t.string for t in tokenize.generate_tokens(io.StringIO(python(source)).readline)
+            if t.type == tokenize.COMMENT]
+
+
+def docstrings(source: str) -> dict[str, str]:
+    """The docstring of each function a cell defines, by name."""
+    return {node.name: ast.get_docstring(node) for node in ast.walk(ast.parse(python(source)))
+            if isinstance(node, ast.FunctionDef) and ast.get_docstring(node)}
+
+
 def hangul_share(text: str) -> float:
-    """Hangul among all letters, URLs and code included."""
+    """Hangul among all letters."""
     letters = [ch for ch in text if ch.isalpha()]
     return sum("\uac00" <= ch <= "\ud7a3" for ch in letters) / len(letters)
 
@@ -58,14 +101,16 @@ def test_every_english_markdown_cell_has_a_fresh_translation(path):
     table = TABLE.get(path.name, {})
     for cell in cells(load(path), "markdown"):
         assert cell.id in table, f"{path.name}: markdown cell {cell.id} is not translated"
-        assert table[cell.id]["en_sha256"] == translate.sha256(cell.source), (
-            f"{path.name}: markdown cell {cell.id} changed in English; update its Korean text "
-            f"and en_sha256 in notebooks/ko/translations.json")
-        assert table[cell.id]["ko"].strip()
+    for cell in load(path).cells:
+        if cell.id in table:
+            assert table[cell.id]["en_sha256"] == translate.sha256(cell.source), (
+                f"{path.name}: {cell.cell_type} cell {cell.id} changed in English; update its "
+                f"Korean text and en_sha256 in notebooks/ko/translations.json")
+            assert table[cell.id]["ko"].strip()
 
 
 def test_no_translation_of_a_cell_the_english_notebooks_lack():
-    english = {p.name: {c.id for c in cells(load(p), "markdown")} for p in ENGLISH}
+    english = {p.name: {c.id for c in load(p).cells} for p in ENGLISH}
     for name, table in TABLE.items():
         assert name in english, f"translations.json names a notebook {name} that is gone"
         assert set(table) <= english[name], f"{name}: {set(table) - english[name]} are gone"
@@ -81,22 +126,122 @@ def test_the_korean_notebooks_are_what_the_generator_writes():
 
 
 @pytest.mark.parametrize("en, ko", PAIRS, ids=lambda p: p.stem)
-def test_code_cells_equal_the_english_ones(en, ko):
+def test_code_cells_run_the_english_code(en, ko):
+    """The same code as Python parses it (comments and docstrings aside), with the
+    English cell's outputs, which nbval then checks the Korean code reproduces."""
     en_nb, ko_nb = load(en), load(ko)
     assert [(c.cell_type, c.id) for c in ko_nb.cells] == [(c.cell_type, c.id) for c in en_nb.cells]
     en_code, ko_code = cells(en_nb, "code"), cells(ko_nb, "code")
     assert len(ko_code) == len(en_code)
     for e, k in zip(en_code, ko_code):
-        assert k.source == e.source, f"{ko.name} {k.id}: source differs"
+        assert translate.code_tree(k.source) == translate.code_tree(e.source), (
+            f"{ko.name} {k.id}: the code differs from the English cell's")
         assert k.outputs == e.outputs, f"{ko.name} {k.id}: outputs differ"
         assert k.execution_count == e.execution_count, f"{ko.name} {k.id}: execution count"
         assert k.metadata.get("tags") == e.metadata.get("tags"), f"{ko.name} {k.id}: tags"
     assert ko_nb.metadata == en_nb.metadata
 
 
+@pytest.mark.parametrize("en, ko", PAIRS, ids=lambda p: p.stem)
+def test_comments_and_docstrings_are_in_korean(en, ko):
+    """Every English code cell with a comment or a docstring has a Korean source, and
+    every comment and docstring the Korean edition shows is in Korean."""
+    table = TABLE[en.name]
+    for e, k in zip(cells(load(en), "code"), cells(load(ko), "code")):
+        if comments(e.source) or docstrings(e.source):
+            assert e.id in table, f"{en.name} {e.id} has comments but no Korean source"
+        for text in comments(k.source) + list(docstrings(k.source).values()):
+            assert HANGUL.search(text), f"{ko.name} {k.id}: {text!r} is not in Korean"
+
+
+def test_the_korean_tutorials_comments_and_docstrings_are_there():
+    code = "\n".join(c.source for path in KOREAN for c in cells(load(path), "code"))
+    for comment in KOREAN_TUTORIAL_COMMENTS:
+        assert f"# {comment}" in code, comment
+    documented = {}
+    for path in KOREAN:
+        for cell in cells(load(path), "code"):
+            documented.update(docstrings(cell.source))
+    for name in ("select_n_random", "images_to_probs", "plot_classes_preds",
+                 "add_pr_curve_tensorboard", "predict"):
+        assert HANGUL.search(documented[name]), name
+
+
 @pytest.mark.parametrize("path", KOREAN, ids=lambda p: p.stem)
 def test_the_prose_is_mostly_hangul(path):
-    assert hangul_share(markdown(path)) > 0.5
+    assert hangul_share(prose(path)) > 0.6
+
+
+def test_one_word_per_concept():
+    """tutorials.pytorch.kr's rule: a term, once chosen, is kept."""
+    text = "\n".join(c.source for p in KOREAN for c in load(p).cells)
+    for one, other in (("섬네일", "썸네일"), ("대화식", "대화형"), ("투영", "투사")):
+        assert not (one in text and other in text), f"{one} and {other} are both used"
+    sentences = "\n".join(prose(p) for p in KOREAN)
+    # a TensorBoard run is 런; 실행 is only the verb (실행하다: run a notebook, a cell)
+    assert "런(run)" in prose(KO / "01_setup_tensorboard.ipynb")
+    assert not re.findall(r".{0,12}실행(?![하할한해합함했])", sentences), "실행 as a noun (a run?)"
+    # TensorBoard's dashboards are tabs, as the Korean tutorial names them ("Graphs 탭")
+    assert "대시보드" not in sentences
+    for tab in ("Images", "Graphs", "Projector", "Scalars", "PR Curves", "HParams"):
+        assert f"{tab} 탭" in sentences, tab
+    # a variable is code, not a Latin word in a Korean sentence
+    assert not re.findall(r".{0,12}(?<![A-Za-z_])writer(?![A-Za-z_])", sentences)
+
+
+@pytest.mark.parametrize("path", KOREAN, ids=lambda p: p.stem)
+def test_korean_punctuation_and_spacing(path):
+    assert ";" not in prose(path), "a semicolon in Korean prose: end the sentence instead"
+    text = markdown(path)
+    spaced = (re.findall(r"`[^`\n]+`" + PARTICLE, text)
+              + re.findall(r"\]\([^)\s]+\)" + PARTICLE, text))
+    assert not spaced, f"a space between code and its particle: {spaced}"
+
+
+def test_01_opens_with_the_korean_tutorials_introduction():
+    first = cells(load(KO / "01_setup_tensorboard.ipynb"), "markdown")[0].source
+    intro = first.split("**목표:**")[0]
+    assert "deep_learning_60min_blitz" in intro and "TensorBoard와 통합" in intro
+    for item in ("1. (이전 튜토리얼과 거의 비슷하게) 데이터를 읽고 적절히 변환합니다.",
+                 "2. TensorBoard를 설정(set up)합니다.", "3. TensorBoard에 기록(write)합니다.",
+                 "4. TensorBoard를 사용하여 모델 구조를 살펴봅니다.",
+                 "5. 약간의 코드를 추가하여 TensorBoard에서 이전 튜토리얼에서 만든 시각화의",
+                 "- 학습 데이터를 검사(inspect)하는 몇 가지 방법",
+                 "- 학습에 따른 모델의 성능을 추적(track)하는 방법",
+                 "- 학습이 완료된 모델의 성능을 평가(assess)하는 방법"):
+        assert item in intro, item
+
+
+def write_table(tmp_path, table):
+    (tmp_path / "ko" / "translations.json").write_text(json.dumps(table), encoding="utf-8")
+
+
+def test_korean_code_must_be_the_english_code(tmp_path):
+    """Comments and docstrings may change; a changed statement stops the generator in
+    one line."""
+    english = ENGLISH[3]  # 04: select_n_random, with its docstring
+    (tmp_path / "ko").mkdir()
+    shutil.copy(english, tmp_path)
+    table = {english.name: json.loads(json.dumps(TABLE[english.name]))}
+    entry = table[english.name]["code-08"]
+    original = entry["ko"]
+    entry["ko"] = original.replace("    '''\n", '    """\n') + "# 주석만 더합니다\n"
+    write_table(tmp_path, table)
+    assert "# 주석만 더합니다" in translate.generate(tmp_path)[tmp_path / "ko" / english.name]
+    for changed in (original.replace("[:n]", "[:n + 1]"),
+                    original.replace("    assert len(data) == len(labels)\n", ""),
+                    original + "print(1)\n",
+                    original.replace("    '''\n    데이터셋", "    '''\n    n개를 고릅니다'''\n    '''데이터셋")):
+        assert changed != original
+        entry["ko"] = changed
+        write_table(tmp_path, table)
+        with pytest.raises(translate.TranslationError) as refused:
+            translate.generate(tmp_path)
+        assert "code-08" in str(refused.value) and "\n" not in str(refused.value)
+    entry["ko"] = original.replace("n=100)", "n=100")
+    write_table(tmp_path, table)
+    with pytest.raises(translate.TranslationError, match="code-08 does not parse"):
+        translate.generate(tmp_path)
 
 
 @pytest.mark.parametrize("en, ko", PAIRS, ids=lambda p: p.stem)

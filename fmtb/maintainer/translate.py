@@ -1,18 +1,23 @@
 """Write the Korean edition, ``notebooks/ko/0N_*.ipynb``, from the English notebooks.
 
-``notebooks/ko/translations.json`` is the one source of the Korean prose: for each
-English notebook (by file name), each markdown cell's id maps to
-``{"en_sha256": <SHA-256 of the English cell's source>, "ko": <Korean markdown>}``.
-Every code cell is copied as is (source, outputs, execution count, tags, id) and
-every markdown cell is replaced by its Korean text, so the two editions cannot
-drift. A translation that is missing, or stale (the English cell changed since it
-was translated), stops the generator with one line naming notebook and cell.
+``notebooks/ko/translations.json`` is the one source of the Korean text: for each
+English notebook (by file name), a cell's id maps to
+``{"en_sha256": <SHA-256 of the English cell's source>, "ko": <Korean source>}``.
+Every markdown cell has one. A code cell may have one too: the same code with the
+Korean edition's comments and docstrings. Its syntax tree, without docstrings, must
+equal the English cell's (comments are not in the tree); the generator refuses one
+that differs. Everything else of a code cell (outputs, execution count, tags, id)
+is the English cell's, and a code cell without an entry is copied as is, so the two
+editions cannot drift. A translation that is missing, stale (the English cell
+changed since it was translated) or whose code differs stops the generator with one
+line naming notebook and cell.
 
 ``make notebooks`` runs it after storing the English notebooks; alone:
 ``python -m fmtb.maintainer.translate``.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
@@ -20,18 +25,39 @@ import sys
 from pathlib import Path
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 
 from fmtb_helpers import paths
 
 LANG = "ko"
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 class TranslationError(Exception):
-    """A missing or stale translation: one line."""
+    """A missing or stale translation, or translated code that differs: one line."""
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def without_docstrings(tree: ast.AST) -> ast.AST:
+    """A copy of ``tree`` with the docstring of every module, class and function
+    removed (comments are never in a syntax tree)."""
+    tree = copy.deepcopy(tree)
+    for node in ast.walk(tree):
+        if (isinstance(node, _DOCUMENTED) and node.body and isinstance(node.body[0], ast.Expr)
+                and isinstance(node.body[0].value, ast.Constant)
+                and isinstance(node.body[0].value.value, str)):
+            node.body = node.body[1:]
+    return tree
+
+
+def code_tree(source: str) -> str:
+    """A code cell as Python parses it (IPython's magics as the calls they stand
+    for), without comments and docstrings: equal for two cells that run the same code."""
+    python = TransformerManager().transform_cell(source)
+    return ast.dump(without_docstrings(ast.parse(python)))
 
 
 def english_notebooks(notebooks_dir: Path | None = None) -> list[Path]:
@@ -50,19 +76,37 @@ def translate(english, name: str, table: dict):
     """The Korean notebook for the English notebook ``english`` (named ``name``)."""
     cells = table.get(name, {})
     nb = copy.deepcopy(english)
+    where = f"{LANG}/translations.json"
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
+        kind = cell.cell_type
         entry = cells.get(cell.id)
         if entry is None:
-            raise TranslationError(f"{name}: markdown cell {cell.id} has no Korean "
-                                   f"translation in {LANG}/translations.json")
+            if kind == "markdown":
+                raise TranslationError(f"{name}: markdown cell {cell.id} has no Korean "
+                                       f"translation in {where}")
+            continue
+        if kind not in ("markdown", "code"):
+            raise TranslationError(f"{name}: {kind} cell {cell.id} cannot be translated; "
+                                   f"remove its entry from {where}")
         if entry.get("en_sha256") != sha256(cell.source):
-            raise TranslationError(f"{name}: markdown cell {cell.id} changed in English "
+            raise TranslationError(f"{name}: {kind} cell {cell.id} changed in English "
                                    f"since it was translated; update its \"ko\" text and "
-                                   f"en_sha256 ({sha256(cell.source)})")
+                                   f"en_sha256 ({sha256(cell.source)}) in {where}")
+        if kind == "code" and _korean_tree(entry["ko"], name, cell.id) != code_tree(cell.source):
+            raise TranslationError(f"{name}: the Korean code of cell {cell.id} is not the "
+                                   f"English code; in {where} translate only its comments "
+                                   f"and docstrings")
         cell.source = entry["ko"]
     return nb
+
+
+def _korean_tree(source: str, name: str, cell_id: str) -> str:
+    try:
+        return code_tree(source)
+    except SyntaxError as exc:
+        raise TranslationError(f"{name}: the Korean code of cell {cell_id} does not parse "
+                               f"(line {exc.lineno}: {exc.msg}); fix it in "
+                               f"{LANG}/translations.json") from None
 
 
 def generate(notebooks_dir: Path | None = None) -> dict[Path, str]:
