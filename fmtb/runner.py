@@ -24,7 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fmtb_helpers import board, data, paths
+from fmtb_helpers import board, board_servers, data, paths
 from fmtb_helpers.paths import CHECKPOINT_NAME
 
 from . import fetch, folders, params, processes, servers
@@ -229,7 +229,7 @@ def start_shared_server(plan: Plan, serve: bool = False, log=print):
     args = tensorboard_arguments(plan.runs_dir)
     key = manager.cache_key(working_directory=str(plan.notebooks_dir),
                             arguments=args, configure_kwargs={})
-    running = [i for i in board.running_servers() if i.cache_key == key]
+    running = [i for i in board_servers.running_servers() if i.cache_key == key]
     if running:
         return running[0], None
     try:
@@ -472,5 +472,5 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
             f"(pid {server.pid}; stop it with: kill {server.pid})")
     else:
         log("View it with: " + shlex.join(
-            [str(board.tensorboard_binary()), *tensorboard_arguments(plan.runs_dir)]))
+            [str(board_servers.tensorboard_binary()), *tensorboard_arguments(plan.runs_dir)]))
     return plan.run_dir

@@ -11,8 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fmtb_helpers import board
-from fmtb_helpers.board import SERVER_FLAGS, tensorboard_binary
+from fmtb_helpers import board_servers
+from fmtb_helpers.board import SERVER_FLAGS
+from fmtb_helpers.board_servers import tensorboard_binary
 
 from . import processes
 
@@ -42,7 +43,7 @@ def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
         time.sleep(0.1)
     ended = proc.poll() is not None
     processes.terminate(proc)
-    board.forget_server(proc.pid)
+    board_servers.forget_server(proc.pid)
     raise RuntimeError("tensorboard exited early" if ended else
                        f"tensorboard did not start within {timeout:.0f} s")
 
@@ -50,13 +51,13 @@ def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
 def stop(proc: subprocess.Popen | int) -> None:
     """Stop a server fmtb started (a Popen, or its pid) and forget its info file."""
     processes.terminate(proc)
-    board.forget_server(proc if isinstance(proc, int) else proc.pid)
+    board_servers.forget_server(proc if isinstance(proc, int) else proc.pid)
 
 
 def stop_servers(servers=None) -> list[int]:
     """Stop the given servers (default: every running one of this user whose info
     is in this TMPDIR; the tests use their own); returns their pids."""
-    servers = board.running_servers() if servers is None else servers
+    servers = board_servers.running_servers() if servers is None else servers
     for info in servers:
         stop(info.pid)
     return [info.pid for info in servers]

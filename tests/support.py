@@ -16,6 +16,11 @@ from fmtb_helpers import data
 REAL_MIRROR = Path(fetch.DEFAULT_MIRROR)
 
 
+def event_files(log_dir: str | Path) -> list[Path]:
+    """The event files of one run folder (not of its sub-runs)."""
+    return sorted(Path(log_dir).glob("events.out.tfevents.*"))
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write ``array`` (uint8) in the IDX format MNIST and Fashion-MNIST use."""
     header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from fmtb import fetch
 from fmtb_helpers import data, evaluation, training
 from fmtb_helpers.model import Net
+from support import event_files
 
 pytestmark = pytest.mark.unit
 
@@ -110,7 +111,7 @@ def test_add_pr_curve_tensorboard_uses_the_labels_as_truth(tmp_path):
     assert board.event_summary(board.event_file(writer))["tensors"] == {
         name: 1 for name in data.classes}
     writer.close()
-    assert len(board.event_files(tmp_path)) == 1  # no writer.close() per class
+    assert len(event_files(tmp_path)) == 1  # no writer.close() per class
 
 
 def test_select_n_random_keeps_pairs_together():

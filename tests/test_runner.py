@@ -14,6 +14,7 @@ from fmtb_helpers import board, data
 
 from fmtb import results, runner, servers
 from support import (CLASSES, EVAL_POINTS, FMTB, LOG_POINTS, MARK, N_FEATURES, SERIES_MARK,
+                     event_files,
                      SERIES_RUN, assert_refused, fmtb, processes_marked, wait_for)
 
 pytestmark = pytest.mark.integration
@@ -49,7 +50,7 @@ def test_series_writes_every_section(series):
     assert learned["shape"] == (N_FEATURES, 84) and learned["thumbnail"] == (28, 28)
     assert (run / "net.pt").is_file()
     # one event file per notebook but 04 and one for add_hparams: no writer re-opened
-    assert len(board.event_files(run)) == 6  # 04 and 06 write embeddings in runs of their own
+    assert len(event_files(run)) == 6  # 04 and 06 write embeddings in runs of their own
 
 
 def test_series_leaves_no_process(series):
@@ -247,7 +248,7 @@ def test_each_kernel_gets_its_working_directory_and_fmtb_keeps_its_own(
         watcher.join()
     assert seen == {str(foreign)}
     assert list(foreign.iterdir()) == []  # no data/ decompressed beside the caller
-    assert len(board.event_files(tmp_path / "runs" / SERIES_RUN)) == 2
+    assert len(event_files(tmp_path / "runs" / SERIES_RUN)) == 2
 
 
 def test_two_runs_at_once_get_two_run_folders(tmp_path, real_data_root):
@@ -260,7 +261,7 @@ def test_two_runs_at_once_get_two_run_folders(tmp_path, real_data_root):
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert runs == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
     for run in runs:
-        assert len(board.event_files(tmp_path / "runs" / run)) == 1
+        assert len(event_files(tmp_path / "runs" / run)) == 1
 
 
 def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
@@ -272,7 +273,7 @@ def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
     runs = [runner.execute(p, progress=False, log=lambda *a, **k: None) for p in plans]
     assert [r.name for r in runs] == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
-    assert all(len(board.event_files(r)) == 1 for r in runs)
+    assert all(len(event_files(r)) == 1 for r in runs)
 
 
 def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
@@ -285,7 +286,7 @@ def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
     assert sorted(p.returncode for p in procs) == [0, 2], outs
     refused = next(err for (_, err), p in zip(outs, procs) if p.returncode == 2)
     assert refused.strip().endswith("or pass --replace to move the old one aside")
-    assert len(board.event_files(tmp_path / "runs" / "same")) == 1
+    assert len(event_files(tmp_path / "runs" / "same")) == 1
 
 
 def test_training_again_on_a_finished_run_needs_replace(series):
@@ -305,7 +306,7 @@ def test_a_server_someone_else_starts_meanwhile_survives(tmp_path, real_data_roo
                                  str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "-q"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: run.is_dir() and board.event_files(run), 120)
+        assert wait_for(lambda: run.is_dir() and event_files(run), 120)
         with servers.TensorBoardServer(tmp_path / "theirs") as theirs:
             out, err = fmtb_run.communicate(timeout=300)
             assert fmtb_run.returncode == 0, out + err
