@@ -245,3 +245,52 @@ def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):
     with pytest.raises(ValueError, match="closed"):
         board.event_file(w)
     assert len(event_files(tmp_path)) == 1
+
+
+def test_a_live_sessions_server_ends_with_its_jupyter_server(tmp_path, monkeypatch):
+    """Notebook 01 in a real JupyterLab: its %tensorboard server (detached from the
+    kernel) survives the kernel's restart, and ends, with its data server and its
+    watcher, once JupyterLab stops."""
+    import psutil
+    from jupyter_client import BlockingKernelClient
+    from lab import Lab, copy_project
+
+    root = copy_project(tmp_path)
+    monkeypatch.chdir(root / "notebooks")  # the kernel's: %tensorboard's --logdir is relative
+    lab = Lab(root).start()
+    try:
+        notebook = "notebooks/01_setup_tensorboard.ipynb"
+        session = lab.api("POST", "api/sessions", {"path": notebook, "type": "notebook",
+                                                   "name": notebook,
+                                                   "kernel": {"name": "python3"}})
+        kernel = session["kernel"]["id"]
+        client = BlockingKernelClient(
+            connection_file=str(root / ".jupyter-home" / "runtime" / f"kernel-{kernel}.json"))
+        client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=120)
+        shown = []  # what the cells print
+        for cell in json.loads((root / notebook).read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                reply = client.execute_interactive("".join(cell["source"]), timeout=300,
+                                                   output_hook=lambda msg: shown.append(msg))
+                assert reply["content"]["status"] == "ok", reply["content"]
+        client.stop_channels()
+        info = board_servers.server_for(root / "runs")
+        assert info is not None, [m["content"] for m in shown if m["msg_type"] == "stream"]
+        server = psutil.Process(info.pid)
+        tree = [server, *server.children(recursive=True)]
+        watchers = [p for p in psutil.process_iter(["ppid"]) if p.info["ppid"] == 1
+                    and p.pid != server.pid and os.getpgid(p.pid) == server.pid]
+        assert os.getpgid(server.pid) == server.pid and watchers
+        lab.api("POST", f"api/kernels/{kernel}/restart")
+        time.sleep(3)
+        assert server.is_running() and board_servers.alive(server.pid)
+    finally:
+        lab.proc.terminate()  # the learner's Ctrl-C: JupyterLab shuts its kernels down
+        lab.proc.wait(60)
+        lab.log.close()
+    _, left = psutil.wait_procs(tree + watchers, timeout=10)
+    for process in left:
+        process.kill()
+    assert left == []
