@@ -259,100 +259,11 @@ def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
             for nb in notebooks}
 
 
-# --- kernels ------------------------------------------------------------------
-
-class Kernels:
-    """The kernels of one ``execute``: :meth:`end` ends those running and refuses
-    new ones (a thread may be starting one as fmtb is told to stop)."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.live: set = set()
-        self.starting = 0
-        self.stopping = False
-
-    def end(self, wait: float = 30.0) -> None:
-        """End every kernel running now, with what each started, and remove their
-        connection files (they hold the kernels' keys)."""
-        with self.lock:
-            self.stopping = True
-        deadline = time.monotonic() + wait
-        while self.starting and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with self.lock:
-            kernels, self.live = list(self.live), set()
-        for km in kernels:
-            _end_kernel(km)
-
-
-def _end_kernel(km) -> None:
-    group = getattr(km.provisioner, "pgid", None)
-    if group:
-        processes.terminate(group, grace=5.0, group=True)
-    km.cleanup_connection_file()
-
-
-def kernel_manager_class(kernels: Kernels | None = None):
-    """jupyter_client's AsyncKernelManager, made to (1) encrypt the kernel's sockets
-    where the kernelspec allows (its ``transport_encryption`` option; otherwise
-    ipykernel warns about plain TCP once per notebook), (2) end, with its kernel,
-    whatever the kernel started in its process group (a ``%tensorboard`` server
-    that did not reuse the series' one), and (3) let ``kernels.end()`` reach it.
-
-    A kernel also ends on its own within a second if fmtb dies: jupyter_client
-    gives it fmtb's pid (``JPY_PARENT_PID``) and ipykernel watches it."""
-    import zmq
-    from jupyter_client.manager import AsyncKernelManager
-
-    encryption = "auto" if zmq.has("curve") else "disabled"
-    kernels = kernels or Kernels()
-
-    class SeriesKernelManager(AsyncKernelManager):
-        def __init__(self, **kw):
-            kw.setdefault("transport_encryption", encryption)
-            super().__init__(**kw)
-
-        async def start_kernel(self, **kw):
-            with kernels.lock:
-                if kernels.stopping:
-                    raise RuntimeError("fmtb is stopping: no new kernel")
-                kernels.starting += 1
-            try:
-                await super().start_kernel(**kw)
-            finally:
-                with kernels.lock:
-                    kernels.starting -= 1
-                    kernels.live.add(self)
-
-        async def shutdown_kernel(self, now: bool = False, restart: bool = False):
-            group = getattr(self.provisioner, "pgid", None)
-            try:
-                if now or not self.owns_kernel:
-                    await super().shutdown_kernel(now=now, restart=restart)
-                else:  # jupyter_client's, without the interrupt it sends first:
-                    # the notebook has finished, and ipykernel logs an interrupt that
-                    # lands in a message handler as "ERROR | KeyboardInterrupt caught"
-                    self.shutting_down = True
-                    self.stop_restarter()
-                    await self.request_shutdown(restart=restart)
-                    await self.finish_shutdown(restart=restart)
-                    await self.cleanup_resources(restart=restart)
-            finally:
-                with kernels.lock:
-                    kernels.live.discard(self)
-                if group:
-                    processes.terminate(group, grace=5.0, group=True)
-
-    return SeriesKernelManager
-
-
 def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> float:
     import papermill as pm
 
-    if nice and sys.platform.startswith("linux"):
-        # this thread's niceness passes to the kernel it starts (Linux: a thread id
-        # is a task id; elsewhere it could name another process)
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    if nice:
+        manager_class = manager_class.lowered(nice)
     copy = plan.out_dir / notebook.name
     started = time.perf_counter()
     try:
@@ -457,6 +368,8 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
         raise
     _one_thread_each()
     server, proc, finished = None, None, False
+    from .kernels import Kernels, kernel_manager_class
+
     kernels = Kernels()
     try:
         server, proc = start_shared_server(plan, serve, log)

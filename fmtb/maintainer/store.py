@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from ..runner import kernel_manager_class
+from ..kernels import kernel_manager_class
 
 
 def clear(nb) -> None:
