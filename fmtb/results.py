@@ -1,5 +1,5 @@
 """What a finished run holds, read back by code: the contract between the
-notebooks and ``fmtb sweep`` / ``fmtb bench``.
+notebooks and ``fmtb sweep`` / the benchmark (``fmtb.maintainer.bench``).
 
 Notebook 06 records its final test accuracy and loss with ``add_hparams`` as the
 scalars :data:`METRICS` in the run folder (for TensorBoard's HParams dashboard);

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import sys
 import threading
 import time
 import warnings

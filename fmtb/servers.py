@@ -83,7 +83,7 @@ class TensorBoardServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "TensorBoardServer":
+    def start(self) -> TensorBoardServer:
         self._log = tempfile.TemporaryFile()
         try:
             self.proc, info = start(self.args, timeout=self.timeout, log=self._log)
@@ -127,7 +127,7 @@ class TensorBoardServer:
         groups = self.post_json("/data/plugin/hparams/session_groups", body)["sessionGroups"]
         return {group["name"]: group for group in groups}
 
-    def __enter__(self) -> "TensorBoardServer":
+    def __enter__(self) -> TensorBoardServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -12,13 +12,22 @@ import hashlib
 
 import numpy as np
 import pytest
+from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from here)
+    EVAL_EVERY,
+    EVAL_IMAGES,
+    LOG_EVERY,
+    MARK,
+    N_FEATURES,
+    REAL_MIRROR,
+    SERIES_MARK,
+    SERIES_RUN,
+    SUBSET,
+    fmtb,
+    write_idx,
+)
 
 from fmtb import fetch
 from fmtb_helpers import data, paths
-
-from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from here)
-    EVAL_EVERY, EVAL_IMAGES, LOG_EVERY, MARK, N_FEATURES, REAL_MIRROR, SERIES_MARK, SERIES_RUN,
-    SUBSET, fmtb, write_idx)
 
 KINDS = ("unit", "integration", "browser")
 

@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support import event_files
 from torch.utils.tensorboard import SummaryWriter
 
-from fmtb_helpers import board, board_servers
-
-from fmtb_helpers.model import Net
-from support import event_files
 from fmtb import servers
+from fmtb_helpers import board, board_servers
+from fmtb_helpers.model import Net
 
 pytestmark = pytest.mark.integration  # real TensorBoard servers
 

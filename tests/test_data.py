@@ -1,12 +1,13 @@
+import functools
 import http.server
 import threading
 
 import pytest
 import torch
+from support import REAL_MIRROR, full_disk
 
 from fmtb import fetch
 from fmtb_helpers import data
-from support import REAL_MIRROR, full_disk
 
 pytestmark = pytest.mark.unit
 
@@ -68,11 +69,12 @@ def test_truncated_mirror_leaves_nothing_half_written(tmp_path, small_idx):
 
 def test_torchvision_download_path(tmp_path, small_idx, monkeypatch):
     """Source (3): torchvision's own download, served by a real HTTP server on loopback."""
-    from torchvision.datasets import FashionMNIST
     import hashlib
 
+    from torchvision.datasets import FashionMNIST
+
     mirror, _ = small_idx
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(mirror), **k)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mirror))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -149,8 +151,8 @@ def test_in_memory_datasets_equal_torchvisions(tmp_path, small_idx):
 
 
 def test_truncated_idx_is_named(tmp_path):
-    from support import write_idx
     import numpy as np
+    from support import write_idx
 
     path = tmp_path / "x-idx3-ubyte"
     write_idx(path, np.zeros((3, 28, 28)))
@@ -253,9 +255,9 @@ def test_check_only_writes_nothing(tmp_path, small_idx):
 @pytest.mark.skipif(not REAL_MIRROR.is_dir(), reason="Debian's dataset-fashion-mnist is absent")
 @pytest.mark.parametrize("where", ["absolute", "relative"])
 def test_a_missing_data_root_is_refused_before_anything_is_written(tmp_path, where):
-    from fmtb_helpers import paths
-
     from support import assert_refused, fmtb
+
+    from fmtb_helpers import paths
 
     name = f"fmtb-test-missing-{tmp_path.name}"
     root = tmp_path / name if where == "absolute" else paths.notebooks_dir() / name

@@ -1,11 +1,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from support import event_files
 
 from fmtb import fetch
 from fmtb_helpers import data, evaluation, training
 from fmtb_helpers.model import Net
-from support import event_files
 
 pytestmark = pytest.mark.unit
 
@@ -67,6 +67,7 @@ def test_penultimate_features_are_fc3s_input(net_and_data):
 def test_train_logs_the_tutorials_scalars_and_figures_and_learns(net_and_data, tmp_path,
                                                                    capsys):
     from torch.utils.tensorboard import SummaryWriter
+
     from fmtb_helpers import board
 
     net, x, y = net_and_data
@@ -101,6 +102,7 @@ def test_a_diverging_training_stops_with_what_to_try(net_and_data, tmp_path):
 
 def test_add_pr_curve_tensorboard_uses_the_labels_as_truth(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
+
     from fmtb_helpers import board
 
     probs = torch.softmax(torch.randn(30, 10), dim=1)

@@ -86,7 +86,7 @@ def test_code_cells_equal_the_english_ones(en, ko):
     assert [(c.cell_type, c.id) for c in ko_nb.cells] == [(c.cell_type, c.id) for c in en_nb.cells]
     en_code, ko_code = cells(en_nb, "code"), cells(ko_nb, "code")
     assert len(ko_code) == len(en_code)
-    for e, k in zip(en_code, ko_code):
+    for e, k in zip(en_code, ko_code, strict=True):
         assert k.source == e.source, f"{ko.name} {k.id}: source differs"
         assert k.outputs == e.outputs, f"{ko.name} {k.id}: outputs differ"
         assert k.execution_count == e.execution_count, f"{ko.name} {k.id}: execution count"

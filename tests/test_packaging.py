@@ -1,10 +1,10 @@
 """The project's set-up files agree with each other."""
 import importlib.util
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 pytestmark = pytest.mark.unit
@@ -68,8 +68,8 @@ def test_the_learners_package_imports_no_tooling():
 def test_torch_ranges_accept_the_local_releases():
     from packaging.requirements import Requirement
 
-    deps = {Requirement(r).name: Requirement(r)
-            for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = {Requirement(r).name: Requirement(r) for r in project["dependencies"]}
     assert deps["torch"].specifier.contains("2.14.1") and deps["torch"].specifier.contains("2.15.0")
     assert deps["torchvision"].specifier.contains("0.29.1")
     assert not deps["torch"].specifier.contains("2.13.0")
@@ -108,3 +108,12 @@ def test_importing_jsonschema_builds_no_iri_parsers():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_make_test_lints_first():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lint: setup\n\t\$\(BIN\)/ruff check \.$", makefile, re.M)
+    assert re.search(r"^test: setup lint$", makefile, re.M)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "ruff" in {_name(r) for r in project["project"]["optional-dependencies"]["dev"]}
+    assert {"E", "F", "I", "B", "UP"} <= set(project["tool"]["ruff"]["lint"]["select"])

@@ -8,14 +8,24 @@ import threading
 import time
 
 import pytest
+from support import (
+    CLASSES,
+    EVAL_POINTS,
+    FMTB,
+    LOG_POINTS,
+    MARK,
+    N_FEATURES,
+    SERIES_MARK,
+    SERIES_RUN,
+    assert_refused,
+    event_files,
+    fmtb,
+    processes_marked,
+    wait_for,
+)
 
-from fmtb import fetch
+from fmtb import fetch, results, runner, servers
 from fmtb_helpers import board, data
-
-from fmtb import results, runner, servers
-from support import (CLASSES, EVAL_POINTS, FMTB, LOG_POINTS, MARK, N_FEATURES, SERIES_MARK,
-                     event_files,
-                     SERIES_RUN, assert_refused, fmtb, processes_marked, wait_for)
 
 pytestmark = pytest.mark.integration
 
@@ -191,7 +201,6 @@ def test_dependencies_keep_the_order_that_matters():
 def test_the_command_does_not_import_torch():
     """fmtb's own process stays small: torch (~0.5 GB here) lives in the kernels."""
     import subprocess
-    import sys
 
     code = "import sys, fmtb.cli, papermill; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -284,7 +293,7 @@ def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
              for i in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert sorted(p.returncode for p in procs) == [0, 2], outs
-    refused = next(err for (_, err), p in zip(outs, procs) if p.returncode == 2)
+    refused = next(err for (_, err), p in zip(outs, procs, strict=True) if p.returncode == 2)
     assert refused.strip().endswith("or pass --replace to move the old one aside")
     assert len(event_files(tmp_path / "runs" / "same")) == 1
 

@@ -6,9 +6,8 @@ import time
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from fmtb_helpers import board_servers
-
 from fmtb import processes, servers
+from fmtb_helpers import board_servers
 
 pytestmark = pytest.mark.integration
 

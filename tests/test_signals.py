@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from support import FMTB, marked_env, processes_marked, wait_for
 
 from fmtb import servers
-from support import FMTB, marked_env, processes_marked, wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -43,7 +43,7 @@ def test_a_stopping_signal_ends_fmtb_and_all_it_started(signum, code, tmp_path, 
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == code, out + err
         assert err.strip().splitlines()[-1] == (
-            f"fmtb run: interrupted (SIGINT)" if signum == signal.SIGINT
+            "fmtb run: interrupted (SIGINT)" if signum == signal.SIGINT
             else f"fmtb run: stopped by {signal.Signals(signum).name}")
         assert "Traceback" not in err
         assert wait_for(lambda: processes_marked(mark) == [], 20), processes_marked(mark)

@@ -6,12 +6,19 @@ import urllib.parse
 import numpy as np
 import pytest
 from PIL import Image
-
-from fmtb_helpers import board, data
+from support import (
+    CLASSES,
+    EVAL_EVERY,
+    EVAL_IMAGES,
+    EVAL_POINTS,
+    LOG_EVERY,
+    LOG_POINTS,
+    N_FEATURES,
+    SERIES_RUN,
+)
 
 from fmtb import servers
-from support import (CLASSES, EVAL_EVERY, EVAL_IMAGES, EVAL_POINTS, LOG_EVERY, LOG_POINTS,
-                      N_FEATURES, SERIES_RUN)
+from fmtb_helpers import data
 
 pytestmark = pytest.mark.integration
 

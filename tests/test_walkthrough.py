@@ -13,11 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from fmtb_helpers import board, board_servers, paths
-from fmtb.maintainer import screenshots
-
 from lab import Lab, copy_project, set_parameters
+
+from fmtb.maintainer import screenshots
+from fmtb_helpers import board, board_servers, paths
 
 pytestmark = [
     pytest.mark.browser,

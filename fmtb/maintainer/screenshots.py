@@ -109,7 +109,7 @@ def _choose(page, word: str, item: str, timeout_ms: int = 20000) -> bool:
             break
         page.wait_for_timeout(500)
     else:
-        warnings.warn(f"the Projector's {word!r} menu did not appear")
+        warnings.warn(f"the Projector's {word!r} menu did not appear", stacklevel=2)
         return False
     for _ in range(3):
         if menu.evaluate("e => e.value") == item:
@@ -119,7 +119,7 @@ def _choose(page, word: str, item: str, timeout_ms: int = 20000) -> bool:
         frame.locator("paper-item", has_text=item).filter(visible=True).first.click(
             timeout=timeout_ms)
         page.wait_for_timeout(1500)
-    warnings.warn(f"the Projector's {word!r} menu did not switch to {item!r}")
+    warnings.warn(f"the Projector's {word!r} menu did not switch to {item!r}", stacklevel=2)
     return False
 
 
@@ -210,7 +210,8 @@ def series_pictures(out_dir: Path) -> list[Path]:
             stderr=subprocess.DEVNULL)
         try:
             for _ in range(300):
-                info = next((i for i in board_servers.running_servers() if i.pid == server.pid), None)
+                info = next((i for i in board_servers.running_servers()
+                             if i.pid == server.pid), None)
                 if info:
                     break
                 time.sleep(0.2)
