@@ -47,7 +47,7 @@ ADDS_TO_A_RUN = {ASSESSMENT}
 LANGS = ("en", "ko")
 
 
-def notebooks_dir(lang: str = "en") -> Path:
+def edition_dir(lang: str = "en") -> Path:
     """The edition's folder, the kernels' working directory: notebooks/ or notebooks/ko/."""
     if lang not in LANGS:
         raise UsageError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
@@ -55,7 +55,7 @@ def notebooks_dir(lang: str = "en") -> Path:
 
 
 def all_notebooks(lang: str = "en") -> list[Path]:
-    return sorted(notebooks_dir(lang).glob("[0-9][0-9]_*.ipynb"))
+    return sorted(edition_dir(lang).glob("[0-9][0-9]_*.ipynb"))
 
 
 def select(spec: str | None, lang: str = "en") -> list[Path]:
@@ -96,12 +96,12 @@ class Plan:
     lang: str = "en"       # the edition: its folder is the kernels' working directory
 
     @property
-    def notebooks_dir(self) -> Path:
-        return notebooks_dir(self.lang)
+    def edition_dir(self) -> Path:
+        return edition_dir(self.lang)
 
     @property
     def run_dir(self) -> Path:
-        return self.runs_dir / self.run_name
+        return board.run_dir(self.runs_dir, self.run_name)
 
     @property
     def out_dir(self) -> Path:
@@ -182,7 +182,7 @@ def data_root(values: dict[str, object], declarations: dict[str, object],
     """Where the notebooks will read Fashion-MNIST: ``data_root`` (given or their
     default) resolved from the edition's folder, as the notebooks resolve it."""
     given = values.get("data_root", declarations.get("data_root"))
-    return notebooks_dir(lang) / Path(str(given)).expanduser()
+    return edition_dir(lang) / Path(str(given)).expanduser()
 
 
 def claim_run(plan: Plan) -> bool:
@@ -226,14 +226,14 @@ def start_shared_server(plan: Plan, serve: bool = False, log=print):
     from tensorboard import manager
 
     args = tensorboard_arguments(plan.runs_dir)
-    key = manager.cache_key(working_directory=str(plan.notebooks_dir),
+    key = manager.cache_key(working_directory=str(plan.edition_dir),
                             arguments=args, configure_kwargs={})
     running = [i for i in board_servers.running_servers() if i.cache_key == key]
     if running:
         return running[0], None
     try:
         # nice: training comes first
-        proc, info = servers.start(args, cwd=plan.notebooks_dir, timeout=60,
+        proc, info = servers.start(args, cwd=plan.edition_dir, timeout=60,
                                    outlive_fmtb=serve, nice=10)
     except RuntimeError as exc:
         log(f"warning: {exc}; each notebook's %tensorboard starts its own")
@@ -273,7 +273,7 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> 
             str(notebook), str(copy), parameters=notebook_parameters(plan, notebook),
             kernel_name="python3", progress_bar=progress, log_output=False,
             request_save_on_cell_execute=True, kernel_manager_class=manager_class,
-            resources={"metadata": {"path": str(plan.notebooks_dir)}})
+            resources={"metadata": {"path": str(plan.edition_dir)}})
     except pm.PapermillExecutionError as exc:
         raise _describe_failure(exc, notebook, copy) from None
     return time.perf_counter() - started

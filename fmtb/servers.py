@@ -1,7 +1,9 @@
-"""TensorBoard servers for the ``fmtb`` command and the tests: find, start, stop.
+"""TensorBoard servers for the ``fmtb`` command, the maintainer's tools and the
+tests: start, stop.
 
 Every server started by ``%tensorboard`` or by :class:`TensorBoardServer`
-records itself in TensorBoard's info directory; these functions read it.
+records itself in TensorBoard's info directory (:mod:`fmtb_helpers.board_servers`
+reads it).
 """
 from __future__ import annotations
 
@@ -97,35 +99,6 @@ class TensorBoardServer:
     def stop(self) -> None:
         if self.proc:
             stop(self.proc)
-
-    def get(self, path: str, timeout: float = 30.0) -> bytes:
-        import urllib.request
-
-        with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
-            return resp.read()
-
-    def get_json(self, path: str, timeout: float = 30.0):
-        import json
-
-        return json.loads(self.get(path, timeout))
-
-    def post_json(self, path: str, body: dict, timeout: float = 30.0):
-        """POST ``body`` as JSON (TensorBoard asks for its XSRF header) and parse the answer."""
-        import json
-        import urllib.request
-
-        request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"})
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return json.loads(resp.read())
-
-    def hparams_sessions(self) -> dict[str, dict]:
-        """The HParams dashboard's session groups, by run name."""
-        body = {"experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS"],
-                "colParams": [], "startIndex": 0, "sliceSize": 1000}
-        groups = self.post_json("/data/plugin/hparams/session_groups", body)["sessionGroups"]
-        return {group["name"]: group for group in groups}
 
     def __enter__(self) -> TensorBoardServer:
         return self.start()

@@ -118,14 +118,19 @@ def event_file(writer) -> Path:
     return Path(writer._get_file_writer().event_writer._file_name)
 
 
-def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
-    """What an event file (or a run folder) holds: ``{kind: {tag: count}}``, kinds
-    ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves), ``graph``;
-    nothing sampled away."""
+def read_events(path: str | Path, *kinds: str):
+    """An event file (or a run folder) as TensorBoard's ``EventAccumulator`` reads it,
+    loaded, nothing of ``kinds`` (default: all) sampled away."""
     from tensorboard.backend.event_processing import event_accumulator as ea
 
-    acc = ea.EventAccumulator(str(path), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
-    acc.Reload()
+    keep = {k: 0 for k in kinds or ea.DEFAULT_SIZE_GUIDANCE}
+    return ea.EventAccumulator(str(path), size_guidance=keep).Reload()
+
+
+def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
+    """What an event file (or a run folder) holds: ``{kind: {tag: count}}``, kinds
+    ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves), ``graph``."""
+    acc = read_events(path)
     tags = acc.Tags()
     out: dict[str, dict[str, int]] = {}
     for kind, reader in (("scalars", acc.Scalars), ("images", acc.Images),

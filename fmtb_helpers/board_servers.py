@@ -33,13 +33,11 @@ def serve_detached() -> None:
     ``%tensorboard`` starts its server in the kernel's process group, so the
     kernel's interrupt, restart or shut-down would stop it, and every frame
     that reuses it. Same process (exec), so ``%tensorboard`` still finds it.
-    A watcher ends it when the Jupyter server that started the kernel ends
-    (``JPY_PARENT_PID``, which jupyter_client gives the kernel).
-    """
+    A watcher ends it with the Jupyter server that started the kernel (its
+    ``JPY_PARENT_PID``)."""
     if os.getpgid(0) != os.getpid():
         os.setsid()
-    jupyter = os.environ.get("JPY_PARENT_PID", "")
-    if jupyter.isdigit() and int(jupyter) > 1:
+    if (jupyter := os.environ.get("JPY_PARENT_PID", "")).isdigit() and int(jupyter) > 1:
         _start_watcher(int(jupyter))
     binary = str(tensorboard_binary())
     os.execv(binary, [binary, *sys.argv[1:]])

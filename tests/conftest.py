@@ -12,6 +12,10 @@ import hashlib
 
 import numpy as np
 import pytest
+
+from fmtb import fetch
+from fmtb_helpers import data, paths
+
 from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from here)
     EVAL_EVERY,
     EVAL_IMAGES,
@@ -25,9 +29,6 @@ from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from h
     fmtb,
     write_idx,
 )
-
-from fmtb import fetch
-from fmtb_helpers import data, paths
 
 KINDS = ("unit", "integration", "browser")
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from support import event_files
 from torch.utils.tensorboard import SummaryWriter
 
 from fmtb import servers
 from fmtb_helpers import board, board_servers
 from fmtb_helpers.model import Net
+
+from support import event_files
 
 pytestmark = pytest.mark.integration  # real TensorBoard servers
 
@@ -252,6 +253,7 @@ def test_a_live_sessions_server_ends_with_its_jupyter_server(tmp_path, monkeypat
     watcher, once JupyterLab stops."""
     import psutil
     from jupyter_client import BlockingKernelClient
+
     from lab import Lab, copy_project
 
     root = copy_project(tmp_path)

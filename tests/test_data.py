@@ -4,10 +4,11 @@ import threading
 
 import pytest
 import torch
-from support import REAL_MIRROR, full_disk
 
 from fmtb import fetch
 from fmtb_helpers import data
+
+from support import REAL_MIRROR, full_disk
 
 pytestmark = pytest.mark.unit
 
@@ -152,6 +153,7 @@ def test_in_memory_datasets_equal_torchvisions(tmp_path, small_idx):
 
 def test_truncated_idx_is_named(tmp_path):
     import numpy as np
+
     from support import write_idx
 
     path = tmp_path / "x-idx3-ubyte"
@@ -255,9 +257,9 @@ def test_check_only_writes_nothing(tmp_path, small_idx):
 @pytest.mark.skipif(not REAL_MIRROR.is_dir(), reason="Debian's dataset-fashion-mnist is absent")
 @pytest.mark.parametrize("where", ["absolute", "relative"])
 def test_a_missing_data_root_is_refused_before_anything_is_written(tmp_path, where):
-    from support import assert_refused, fmtb
-
     from fmtb_helpers import paths
+
+    from support import assert_refused, fmtb
 
     name = f"fmtb-test-missing-{tmp_path.name}"
     root = tmp_path / name if where == "absolute" else paths.notebooks_dir() / name

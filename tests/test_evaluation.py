@@ -1,11 +1,12 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from support import event_files
 
 from fmtb import fetch
 from fmtb_helpers import data, evaluation, training
 from fmtb_helpers.model import Net
+
+from support import event_files
 
 pytestmark = pytest.mark.unit
 

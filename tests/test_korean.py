@@ -149,8 +149,8 @@ def test_the_notebooks_relative_paths_reach_the_project_from_ko():
 
 def test_fmtb_run_lang_picks_the_edition(real_data_root, tmp_path):
     plan = runner.plan("01,02", runs_dir=str(tmp_path / "runs"), lang="ko")
-    assert [p.parent for p in plan.notebooks] == [KO, KO] and plan.notebooks_dir == KO
-    assert runner.plan("01", runs_dir=str(tmp_path / "runs")).notebooks_dir == NOTEBOOKS
+    assert [p.parent for p in plan.notebooks] == [KO, KO] and plan.edition_dir == KO
+    assert runner.plan("01", runs_dir=str(tmp_path / "runs")).edition_dir == NOTEBOOKS
     with pytest.raises(runner.UsageError, match="--lang"):
         runner.plan("01", runs_dir=str(tmp_path / "runs"), lang="fr")
     args = runner_cli_args(["run", "--lang", "ko", "--notebooks", "01"])

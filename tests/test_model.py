@@ -2,9 +2,10 @@ import os
 
 import pytest
 import torch
-from support import full_disk
 
 from fmtb_helpers import model
+
+from support import full_disk
 
 pytestmark = pytest.mark.unit
 

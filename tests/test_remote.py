@@ -6,10 +6,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from lab import Lab, copy_project
 
 from fmtb.maintainer import screenshots
 from fmtb_helpers import paths
+
+from lab import Lab, copy_project
 
 pytestmark = [
     pytest.mark.browser,

@@ -8,6 +8,10 @@ import threading
 import time
 
 import pytest
+
+from fmtb import fetch, results, runner
+from fmtb_helpers import board, data
+
 from support import (
     CLASSES,
     EVAL_POINTS,
@@ -17,15 +21,13 @@ from support import (
     N_FEATURES,
     SERIES_MARK,
     SERIES_RUN,
+    TensorBoard,
     assert_refused,
     event_files,
     fmtb,
     processes_marked,
     wait_for,
 )
-
-from fmtb import fetch, results, runner, servers
-from fmtb_helpers import board, data
 
 pytestmark = pytest.mark.integration
 
@@ -316,7 +318,7 @@ def test_a_server_someone_else_starts_meanwhile_survives(tmp_path, real_data_roo
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for(lambda: run.is_dir() and event_files(run), 120)
-        with servers.TensorBoardServer(tmp_path / "theirs") as theirs:
+        with TensorBoard(tmp_path / "theirs") as theirs:
             out, err = fmtb_run.communicate(timeout=300)
             assert fmtb_run.returncode == 0, out + err
             assert theirs.proc.poll() is None

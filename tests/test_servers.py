@@ -9,6 +9,8 @@ from torch.utils.tensorboard import SummaryWriter
 from fmtb import processes, servers
 from fmtb_helpers import board_servers
 
+from support import TensorBoard
+
 pytestmark = pytest.mark.integration
 
 
@@ -16,7 +18,7 @@ def test_real_server_serves_the_run_and_stops(tmp_path):
     w = SummaryWriter(tmp_path / "exp")
     w.add_scalar("training loss", 0.5, 999)
     w.close()
-    with servers.TensorBoardServer(tmp_path) as tb:
+    with TensorBoard(tmp_path) as tb:
         pid = tb.proc.pid
         assert pid in [s.pid for s in board_servers.running_servers()]
         runs = tb.get_json("/data/runs")
@@ -46,8 +48,8 @@ def test_a_server_ends_when_the_process_that_started_it_is_killed(tmp_path):
 
 
 def test_stop_servers_stops_only_those_given(tmp_path):
-    with servers.TensorBoardServer(tmp_path / "a") as a, \
-            servers.TensorBoardServer(tmp_path / "b") as b:
+    with TensorBoard(tmp_path / "a") as a, \
+            TensorBoard(tmp_path / "b") as b:
         info = next(s for s in board_servers.running_servers() if s.pid == a.proc.pid)
         assert servers.stop_servers([info]) == [a.proc.pid]
         assert a.proc.poll() is not None and b.proc.poll() is None

@@ -6,9 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from support import FMTB, marked_env, processes_marked, wait_for
 
-from fmtb import servers
+from support import FMTB, TensorBoard, marked_env, processes_marked, wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,7 +34,7 @@ def _kernels_and_server_running(mark: str):
                                           (signal.SIGINT, 130)])
 def test_a_stopping_signal_ends_fmtb_and_all_it_started(signum, code, tmp_path, request):
     mark = f"{request.node.name}-{os.getpid()}"
-    with servers.TensorBoardServer(tmp_path / "bystander") as bystander:
+    with TensorBoard(tmp_path / "bystander") as bystander:
         proc = _start(tmp_path, mark)
         assert wait_for(lambda: _kernels_and_server_running(mark), 120), \
             proc.communicate(timeout=60)

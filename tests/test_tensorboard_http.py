@@ -6,6 +6,9 @@ import urllib.parse
 import numpy as np
 import pytest
 from PIL import Image
+
+from fmtb_helpers import data
+
 from support import (
     CLASSES,
     EVAL_EVERY,
@@ -15,10 +18,8 @@ from support import (
     LOG_POINTS,
     N_FEATURES,
     SERIES_RUN,
+    TensorBoard,
 )
-
-from fmtb import servers
-from fmtb_helpers import data
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +29,7 @@ RUN = SERIES_RUN
 @pytest.fixture(scope="module")
 def tb(series):
     base, _ = series
-    with servers.TensorBoardServer(base / "runs") as server:
+    with TensorBoard(base / "runs") as server:
         yield server
 
 

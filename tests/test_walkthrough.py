@@ -13,10 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from lab import Lab, copy_project, set_parameters
 
 from fmtb.maintainer import screenshots
 from fmtb_helpers import board, board_servers, paths
+
+from lab import Lab, copy_project, set_parameters
 
 pytestmark = [
     pytest.mark.browser,
