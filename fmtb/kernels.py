@@ -23,6 +23,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Integer
 
 from . import processes
+from .errors import UsageError
 
 PROVISIONER = "fmtb-series"  # its entry point, in pyproject.toml
 
@@ -32,6 +33,15 @@ def shutting_down(manager) -> bool:
     The one undocumented name used here (``shutting_down``, which it sets before it
     interrupts the kernel); tests/test_kernels.py fails if that changes."""
     return bool(getattr(manager, "shutting_down", False))
+
+
+def check_installed() -> None:
+    """One line if the provisioner's entry point is missing (an install older than it)."""
+    from importlib.metadata import entry_points
+
+    if not entry_points(group="jupyter_client.kernel_provisioners", name=PROVISIONER):
+        raise UsageError(f"fmtb's kernel provisioner ({PROVISIONER}) is not installed: "
+                         f"run pip install -e . (or make setup) in the fmtb checkout again")
 
 
 class SeriesProvisioner(LocalProvisioner):
@@ -114,6 +124,7 @@ def kernel_manager_class(kernels: Kernels | None = None, nice: int = 0):
     import zmq
     from jupyter_client.manager import AsyncKernelManager
 
+    check_installed()
     encryption = "auto" if zmq.has("curve") else "disabled"
     kernels = kernels or Kernels()
 

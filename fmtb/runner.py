@@ -128,7 +128,10 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
          pairs: list[tuple[str, str]] = (), replace: bool = False, lang: str = "en") -> Plan:
     """Check everything a user gave; raise UsageError (one line) on the first problem.
     Writes nothing."""
+    from .kernels import check_installed
+
     processes.check_platform()
+    check_installed()
     chosen = select(notebooks, lang)
     per_notebook = {nb: params.declared(nb) for nb in chosen}
     declarations = params.merge(per_notebook.values())

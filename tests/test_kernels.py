@@ -82,3 +82,20 @@ def test_shutting_down_drops_jupyter_clients_interrupt(monkeypatch):
 
     asyncio.run(scenario())
     assert (signal.SIGINT, True) in asked and signal.SIGINT not in sent
+
+
+def test_an_install_without_the_provisioner_is_told_in_one_line(tmp_path):
+    """An environment whose fmtb predates the entry point (pip install -e . not rerun)."""
+    import subprocess
+    import sys
+
+    code = ("import importlib.metadata as m, sys; from fmtb import cli; "
+            "real = m.entry_points; "
+            "m.entry_points = lambda **kw: [] if kw.get('name') == 'fmtb-series' else real(**kw); "
+            f"sys.exit(cli.main(['run', '--runs-dir', {str(tmp_path)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "fmtb run: error: fmtb's kernel provisioner (fmtb-series) is not installed: run pip "
+        "install -e . (or make setup) in the fmtb checkout again"]
+    assert list(tmp_path.iterdir()) == []
