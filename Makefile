@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test unit kernel ray notebooks screenshots bench bench-sweep site clean
+.PHONY: setup data run test lint unit kernel ray notebooks screenshots bench bench-sweep site clean
 
 setup: $(STAMP) data
 
@@ -21,7 +21,7 @@ data: $(STAMP)
 run: setup
 	$(BIN)/fmtb run
 
-test: setup
+test: setup lint
 	$(PYTEST) -p no:cacheprovider tests -x -q
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks notebooks/ko -q
@@ -33,6 +33,11 @@ kernel: setup
 # Ray, for fmtb sweep --engine ray (make setup installs it too, for the tests).
 ray: setup
 	$(BIN)/python -m pip install -q -e '.[ray]'
+
+# ruff, configured in pyproject.toml (the notebooks are not linted: their code is the
+# tutorial's). make test runs it first, so a new finding fails CI.
+lint: setup
+	$(BIN)/ruff check .
 
 # The tests without kernels, servers or a browser: seconds, not minutes.
 unit: setup
@@ -54,11 +59,11 @@ screenshots: setup
 
 # The seed script, the training floor and `fmtb run` side by side (about 3 minutes).
 bench: setup
-	$(BIN)/fmtb bench
+	$(BIN)/python -m fmtb.maintainer.bench
 
 # Four configurations on fmtb sweep's local engine, then on Ray: the ratio (about 3 minutes).
 bench-sweep: setup
-	$(BIN)/fmtb bench --sweep
+	$(BIN)/python -m fmtb.maintainer.bench --sweep
 
 # The series as a static website in build/site (both editions, from the stored notebooks,
 # nothing executed, nothing fetched); read it with `python -m http.server -d build/site`.

@@ -13,7 +13,6 @@ import sys
 from fmtb_helpers import data, paths
 
 from . import fetch, runner, sweep
-from .maintainer import bench
 from .errors import NotebookFailed, Stopped, UsageError
 
 
@@ -46,24 +45,6 @@ def cmd_sweep(args) -> int:
     return sweep.sweep(args.grid, args.param or [], runs_dir=args.runs_dir, out=args.out,
                        progress=not args.quiet, engine=args.engine, address=args.address,
                        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
-
-
-def cmd_bench(args) -> int:
-    import importlib.util
-
-    if importlib.util.find_spec("psutil") is None:
-        raise UsageError("fmtb bench samples memory with psutil: pip install -e '.[bench]'")
-    try:
-        if args.sweep:
-            if args.rounds < 1:
-                raise UsageError(f"--rounds must be 1 or more, not {args.rounds}")
-            bench.main_sweep(args.grid, [tuple(p) for p in args.param] if args.param else None,
-                             args.out, args.rounds)
-        else:
-            bench.main(args.seed_script, args.floor_script, args.data_root, args.out)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a parameter for every combination, e.g. -p train_subset 3000")
     p.add_argument("--runs-dir", metavar="DIR",
                    help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
-    p.add_argument("--out", metavar="DIR", help="executed notebooks (default: build/executed/sweep_N)")
+    p.add_argument("--out", metavar="DIR",
+                   help="executed notebooks (default: build/executed/sweep_N)")
     p.add_argument("--engine", choices=sweep.ENGINES, default="local",
                    help="local: one configuration after another on this machine (default); "
                         "ray: each a Ray task, on a local Ray instance or a cluster "
@@ -134,25 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("bench", help="time the series against the seed script and the floor",
-                       description="Run the tutorial's script, the training floor and "
-                                   "'fmtb run' side by side; print the ratios.")
-    p.add_argument("--seed-script", help="default: ../shared/bench/seed_baseline.py")
-    p.add_argument("--floor-script", help="default: ../shared/bench/bare_loop.py")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--out", help="results as JSON (default: build/bench.json, or "
-                                 "build/bench_sweep.json with --sweep)")
-    p.add_argument("--sweep", action="store_true",
-                   help="instead: one grid on fmtb sweep's local engine and on Ray "
-                        "(--cpus-per-trial 1) side by side; print the ratio")
-    p.add_argument("--grid", metavar="NAME=V1,V2", help=f"with --sweep (default: {bench.SWEEP_GRID})")
-    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                   help="with --sweep: a parameter for every configuration (default: "
-                        "-p train_subset 3000)")
-    p.add_argument("--rounds", type=int, default=2, metavar="N",
-                   help="with --sweep: run each engine N times, alternating local, ray, ray, "
-                        "local, ... (default: 2)")
-    p.set_defaults(func=cmd_bench)
     return parser
 
 

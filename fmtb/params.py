@@ -161,10 +161,10 @@ ON_THE_NODE = {
 }
 
 
-def parse_value(name: str, text: str, default: object, here: bool = True) -> object:
+def parse_value(name: str, text: str, default: object, on_this_machine: bool = True) -> object:
     """``text`` as a value of parameter ``name``, whose default is ``default``;
-    ``here=False``: the notebooks will run on another machine (see ON_THE_NODE)."""
-    if not here and name in ON_THE_NODE:
+    ``on_this_machine=False``: the notebooks will run on another machine (see ON_THE_NODE)."""
+    if not on_this_machine and name in ON_THE_NODE:
         return ON_THE_NODE[name](name, text)
     if name in CHECKS:
         return CHECKS[name](name, text)
@@ -198,7 +198,8 @@ def check_names(given: list[str], known: list[str]) -> None:
 
 
 def parse(pairs: list[tuple[str, str]], declarations: dict[str, object],
-          here: bool = True) -> dict[str, object]:
+          on_this_machine: bool = True) -> dict[str, object]:
     """Checked values for ``-p NAME VALUE`` pairs against ``{name: default}``."""
     check_names([name for name, _ in pairs], list(declarations))
-    return {name: parse_value(name, text, declarations[name], here) for name, text in pairs}
+    return {name: parse_value(name, text, declarations[name], on_this_machine)
+            for name, text in pairs}

@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 
-from fmtb_helpers.board import server_alive as alive  # one check: a pid exists
+import psutil
+
+from fmtb_helpers.board_servers import alive  # one check: a process runs (not a zombie)
 
 from .errors import UsageError
 
@@ -53,18 +55,6 @@ def die_with_parent(signum: int = signal.SIGTERM, nice: int = 0):
     return preexec
 
 
-    return True
-
-
-def _ended(pid: int) -> bool:
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return True
-    except ChildProcessError:  # not our child: look it up instead
-        pass
-    return not alive(pid)
-
-
 def terminate(proc: subprocess.Popen | int, grace: float = 10.0, group: bool = False) -> None:
     """SIGTERM ``proc`` (a Popen, or the pid of a process fmtb started); SIGKILL it if
     it has not exited within ``grace`` seconds. With ``group``, the whole process group
@@ -72,25 +62,50 @@ def terminate(proc: subprocess.Popen | int, grace: float = 10.0, group: bool = F
     pid = proc if isinstance(proc, int) else proc.pid
     if not isinstance(proc, int) and proc.poll() is not None and not group:
         return
-
-    def send(signum: int) -> None:
+    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
         with contextlib.suppress(ProcessLookupError):
             (os.killpg if group else os.kill)(pid, signum)
-
-    send(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if (proc.poll() is not None) if not isinstance(proc, int) else _ended(pid):
-            if not group:
-                return
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.05)
-    send(signal.SIGKILL)
+        if _ended(proc, group, wait):
+            break
     if not isinstance(proc, int):
         proc.wait()
+
+
+def _ended(proc: subprocess.Popen | int, group: bool, timeout: float) -> bool:
+    """Whether ``proc`` (with ``group``, every process of its group) has ended within
+    ``timeout`` seconds; children are reaped on the way (a Popen by itself, so that
+    it keeps its exit status), zombies of others count as ended."""
+    deadline = time.monotonic() + timeout
+    pid = proc if isinstance(proc, int) else proc.pid
+    if not isinstance(proc, int):
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        left = _group(pid) if group else []
     else:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        left = _group(pid) if group else _process(pid)
+    while True:
+        left = [p for p in left if alive(p.pid)]
+        if not left:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        _, left = psutil.wait_procs(left, timeout=0.1)
+
+
+def _process(pid: int) -> list[psutil.Process]:
+    try:
+        return [psutil.Process(pid)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _group(pgid: int) -> list[psutil.Process]:
+    """The processes of process group ``pgid``."""
+    members = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(process.pid) == pgid:
+                members.append(process)
+    return members

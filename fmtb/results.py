@@ -1,5 +1,5 @@
 """What a finished run holds, read back by code: the contract between the
-notebooks and ``fmtb sweep`` / ``fmtb bench``.
+notebooks and ``fmtb sweep`` / the benchmark (``fmtb.maintainer.bench``).
 
 Notebook 06 records its final test accuracy and loss with ``add_hparams`` as the
 scalars :data:`METRICS` in the run folder (for TensorBoard's HParams dashboard);
@@ -18,10 +18,9 @@ TRAINING_CELL_TAG = "training-loop"  # notebook 05's training loop
 def final_metrics(run_dir: str | Path) -> dict[str, float]:
     """``{"hparam/test accuracy": ..., "hparam/test loss": ...}`` as notebook 06
     recorded them in ``run_dir`` (the last value of each, if 06 ran twice)."""
-    from tensorboard.backend.event_processing import event_accumulator as ea
+    from fmtb_helpers import board
 
-    acc = ea.EventAccumulator(str(run_dir), size_guidance={ea.SCALARS: 0})
-    acc.Reload()
+    acc = board.read_events(run_dir, "scalars")
     found = set(acc.Tags().get("scalars", []))
     missing = [tag for tag in METRICS if tag not in found]
     if missing:

@@ -25,7 +25,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fmtb_helpers import board, data, paths
+from fmtb_helpers import board, board_servers, data, paths
 from fmtb_helpers.paths import CHECKPOINT_NAME
 
 from . import fetch, folders, params, processes, servers
@@ -49,7 +49,7 @@ ADDS_TO_A_RUN = {ASSESSMENT}
 LANGS = ("en", "ko")
 
 
-def notebooks_dir(lang: str = "en") -> Path:
+def edition_dir(lang: str = "en") -> Path:
     """The edition's folder, the kernels' working directory: notebooks/ or notebooks/ko/."""
     if lang not in LANGS:
         raise UsageError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
@@ -57,7 +57,7 @@ def notebooks_dir(lang: str = "en") -> Path:
 
 
 def all_notebooks(lang: str = "en") -> list[Path]:
-    return sorted(notebooks_dir(lang).glob("[0-9][0-9]_*.ipynb"))
+    return sorted(edition_dir(lang).glob("[0-9][0-9]_*.ipynb"))
 
 
 def select(spec: str | None, lang: str = "en") -> list[Path]:
@@ -98,12 +98,12 @@ class Plan:
     lang: str = "en"       # the edition: its folder is the kernels' working directory
 
     @property
-    def notebooks_dir(self) -> Path:
-        return notebooks_dir(self.lang)
+    def edition_dir(self) -> Path:
+        return edition_dir(self.lang)
 
     @property
     def run_dir(self) -> Path:
-        return self.runs_dir / self.run_name
+        return board.run_dir(self.runs_dir, self.run_name)
 
     @property
     def out_dir(self) -> Path:
@@ -130,7 +130,10 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
          pairs: list[tuple[str, str]] = (), replace: bool = False, lang: str = "en") -> Plan:
     """Check everything a user gave; raise UsageError (one line) on the first problem.
     Writes nothing."""
+    from .kernels import check_installed
+
     processes.check_platform()
+    check_installed()
     chosen = select(notebooks, lang)
     per_notebook = {nb: params.declared(nb) for nb in chosen}
     declarations = params.merge(per_notebook.values())
@@ -184,7 +187,7 @@ def data_root(values: dict[str, object], declarations: dict[str, object],
     """Where the notebooks will read Fashion-MNIST: ``data_root`` (given or their
     default) resolved from the edition's folder, as the notebooks resolve it."""
     given = values.get("data_root", declarations.get("data_root"))
-    return notebooks_dir(lang) / Path(str(given)).expanduser()
+    return edition_dir(lang) / Path(str(given)).expanduser()
 
 
 def _refuse_busy(run: Path) -> UsageError:
@@ -241,14 +244,14 @@ def start_shared_server(plan: Plan, serve: bool = False, log=print):
     from tensorboard import manager
 
     args = tensorboard_arguments(plan.runs_dir)
-    key = manager.cache_key(working_directory=str(plan.notebooks_dir),
+    key = manager.cache_key(working_directory=str(plan.edition_dir),
                             arguments=args, configure_kwargs={})
-    running = [i for i in board.running_servers() if i.cache_key == key]
+    running = [i for i in board_servers.running_servers() if i.cache_key == key]
     if running:
         return running[0], None
     try:
         # nice: training comes first
-        proc, info = servers.start(args, cwd=plan.notebooks_dir, timeout=60,
+        proc, info = servers.start(args, cwd=plan.edition_dir, timeout=60,
                                    outlive_fmtb=serve, nice=10)
     except RuntimeError as exc:
         log(f"warning: {exc}; each notebook's %tensorboard starts its own")
@@ -273,93 +276,6 @@ def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
             for nb in notebooks}
 
 
-# --- kernels ------------------------------------------------------------------
-
-class Kernels:
-    """The kernels of one ``execute``: :meth:`end` ends those running and refuses
-    new ones (a thread may be starting one as fmtb is told to stop)."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.live: set = set()
-        self.starting = 0
-        self.stopping = False
-
-    def end(self, wait: float = 30.0) -> None:
-        """End every kernel running now, with what each started, and remove their
-        connection files (they hold the kernels' keys)."""
-        with self.lock:
-            self.stopping = True
-        deadline = time.monotonic() + wait
-        while self.starting and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with self.lock:
-            kernels, self.live = list(self.live), set()
-        for km in kernels:
-            _end_kernel(km)
-
-
-def _end_kernel(km) -> None:
-    group = getattr(km.provisioner, "pgid", None)
-    if group:
-        processes.terminate(group, grace=5.0, group=True)
-    km.cleanup_connection_file()
-
-
-def kernel_manager_class(kernels: Kernels | None = None):
-    """jupyter_client's AsyncKernelManager, made to (1) encrypt the kernel's sockets
-    where the kernelspec allows (its ``transport_encryption`` option; otherwise
-    ipykernel warns about plain TCP once per notebook), (2) end, with its kernel,
-    whatever the kernel started in its process group (a ``%tensorboard`` server
-    that did not reuse the series' one), and (3) let ``kernels.end()`` reach it.
-
-    A kernel also ends on its own within a second if fmtb dies: jupyter_client
-    gives it fmtb's pid (``JPY_PARENT_PID``) and ipykernel watches it."""
-    import zmq
-    from jupyter_client.manager import AsyncKernelManager
-
-    encryption = "auto" if zmq.has("curve") else "disabled"
-    kernels = kernels or Kernels()
-
-    class SeriesKernelManager(AsyncKernelManager):
-        def __init__(self, **kw):
-            kw.setdefault("transport_encryption", encryption)
-            super().__init__(**kw)
-
-        async def start_kernel(self, **kw):
-            with kernels.lock:
-                if kernels.stopping:
-                    raise RuntimeError("fmtb is stopping: no new kernel")
-                kernels.starting += 1
-            try:
-                await super().start_kernel(**kw)
-            finally:
-                with kernels.lock:
-                    kernels.starting -= 1
-                    kernels.live.add(self)
-
-        async def shutdown_kernel(self, now: bool = False, restart: bool = False):
-            group = getattr(self.provisioner, "pgid", None)
-            try:
-                if now or not self.owns_kernel:
-                    await super().shutdown_kernel(now=now, restart=restart)
-                else:  # jupyter_client's, without the interrupt it sends first:
-                    # the notebook has finished, and ipykernel logs an interrupt that
-                    # lands in a message handler as "ERROR | KeyboardInterrupt caught"
-                    self.shutting_down = True
-                    self.stop_restarter()
-                    await self.request_shutdown(restart=restart)
-                    await self.finish_shutdown(restart=restart)
-                    await self.cleanup_resources(restart=restart)
-            finally:
-                with kernels.lock:
-                    kernels.live.discard(self)
-                if group:
-                    processes.terminate(group, grace=5.0, group=True)
-
-    return SeriesKernelManager
-
-
 def _on_a_terminal() -> bool:
     """Whether progress bars can be drawn: tqdm moves the cursor up and back (escape
     codes), unreadable in a pipe, a file or a CI log."""
@@ -369,10 +285,8 @@ def _on_a_terminal() -> bool:
 def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> float:
     import papermill as pm
 
-    if nice and sys.platform.startswith("linux"):
-        # this thread's niceness passes to the kernel it starts (Linux: a thread id
-        # is a task id; elsewhere it could name another process)
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    if nice:
+        manager_class = manager_class.lowered(nice)
     copy = plan.out_dir / notebook.name
     started = time.perf_counter()
     try:
@@ -383,7 +297,7 @@ def _run_one(plan: Plan, notebook: Path, progress, nice: int, manager_class) -> 
             str(notebook), str(copy), parameters=notebook_parameters(plan, notebook),
             kernel_name="python3", progress_bar=progress, log_output=False,
             request_save_on_cell_execute=True, kernel_manager_class=manager_class,
-            resources={"metadata": {"path": str(plan.notebooks_dir)}})
+            resources={"metadata": {"path": str(plan.edition_dir)}})
     except pm.PapermillExecutionError as exc:
         raise _describe_failure(exc, notebook, copy) from None
     return time.perf_counter() - started
@@ -483,6 +397,8 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
         raise
     _one_thread_each()
     server, proc, finished = None, None, False
+    from .kernels import Kernels, kernel_manager_class
+
     kernels = Kernels()
     try:
         server, proc = start_shared_server(plan, serve, log)
@@ -500,5 +416,5 @@ def execute(plan: Plan, serve: bool = False, progress: bool = True, jobs: int = 
             f"(pid {server.pid}; stop it with: kill {server.pid})")
     else:
         log("View it with: " + shlex.join(
-            [str(board.tensorboard_binary()), *tensorboard_arguments(plan.runs_dir)]))
+            [str(board_servers.tensorboard_binary()), *tensorboard_arguments(plan.runs_dir)]))
     return plan.run_dir

@@ -1,7 +1,9 @@
-"""TensorBoard servers for the ``fmtb`` command and the tests: find, start, stop.
+"""TensorBoard servers for the ``fmtb`` command, the maintainer's tools and the
+tests: start, stop.
 
 Every server started by ``%tensorboard`` or by :class:`TensorBoardServer`
-records itself in TensorBoard's info directory; these functions read it.
+records itself in TensorBoard's info directory (:mod:`fmtb_helpers.board_servers`
+reads it).
 """
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fmtb_helpers import board
-from fmtb_helpers.board import SERVER_FLAGS, tensorboard_binary
+from fmtb_helpers import board_servers
+from fmtb_helpers.board import SERVER_FLAGS
+from fmtb_helpers.board_servers import tensorboard_binary
 
 from . import processes
 
@@ -42,7 +45,7 @@ def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
         time.sleep(0.1)
     ended = proc.poll() is not None
     processes.terminate(proc)
-    board.forget_server(proc.pid)
+    board_servers.forget_server(proc.pid)
     raise RuntimeError("tensorboard exited early" if ended else
                        f"tensorboard did not start within {timeout:.0f} s")
 
@@ -50,13 +53,13 @@ def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
 def stop(proc: subprocess.Popen | int) -> None:
     """Stop a server fmtb started (a Popen, or its pid) and forget its info file."""
     processes.terminate(proc)
-    board.forget_server(proc if isinstance(proc, int) else proc.pid)
+    board_servers.forget_server(proc if isinstance(proc, int) else proc.pid)
 
 
 def stop_servers(servers=None) -> list[int]:
     """Stop the given servers (default: every running one of this user whose info
     is in this TMPDIR; the tests use their own); returns their pids."""
-    servers = board.running_servers() if servers is None else servers
+    servers = board_servers.running_servers() if servers is None else servers
     for info in servers:
         stop(info.pid)
     return [info.pid for info in servers]
@@ -82,7 +85,7 @@ class TensorBoardServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "TensorBoardServer":
+    def start(self) -> TensorBoardServer:
         self._log = tempfile.TemporaryFile()
         try:
             self.proc, info = start(self.args, timeout=self.timeout, log=self._log)
@@ -97,36 +100,7 @@ class TensorBoardServer:
         if self.proc:
             stop(self.proc)
 
-    def get(self, path: str, timeout: float = 30.0) -> bytes:
-        import urllib.request
-
-        with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
-            return resp.read()
-
-    def get_json(self, path: str, timeout: float = 30.0):
-        import json
-
-        return json.loads(self.get(path, timeout))
-
-    def post_json(self, path: str, body: dict, timeout: float = 30.0):
-        """POST ``body`` as JSON (TensorBoard asks for its XSRF header) and parse the answer."""
-        import json
-        import urllib.request
-
-        request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"})
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return json.loads(resp.read())
-
-    def hparams_sessions(self) -> dict[str, dict]:
-        """The HParams dashboard's session groups, by run name."""
-        body = {"experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS"],
-                "colParams": [], "startIndex": 0, "sliceSize": 1000}
-        groups = self.post_json("/data/plugin/hparams/session_groups", body)["sessionGroups"]
-        return {group["name"]: group for group in groups}
-
-    def __enter__(self) -> "TensorBoardServer":
+    def __enter__(self) -> TensorBoardServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

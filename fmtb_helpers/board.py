@@ -6,21 +6,21 @@ what would distract from them: an earlier run moved out of the logdir
 embeddings a running TensorBoard shows (:func:`embedding_writer`), a server that
 outlives its kernel and a frame that opens on the notebook's dashboard, through
 jupyter-server-proxy where there is one (:func:`setup_tensorboard`,
-:func:`open_on`), and reading what was written back.
+:func:`open_on`), and reading what was written back. The servers' plumbing is in
+:mod:`fmtb_helpers.board_servers`.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import sys
 import time
-import urllib.request
 import warnings
 from datetime import datetime
 from pathlib import Path
 
+from . import board_servers as servers
 from . import paths
 
 # TensorBoard keeps 10 images per tag unless told otherwise: the training
@@ -58,22 +58,11 @@ def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
             target = archive / f"{run_name}-{stamp}-{n}"
         model = " (with its trained model, net.pt)" if (path / "net.pt").is_file() else ""
         path.rename(target)
-        _wait_until_dropped(path)
+        servers.wait_until_dropped(path)
         print(f"An earlier run named {run_name}{model} is now in {_shown(target)}; "
               f"move it back into {_shown(path.parent)} to see it in TensorBoard again.")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _wait_until_dropped(path: Path, timeout: float = 20.0) -> None:
-    """Until a running TensorBoard of ``path``'s logdir no longer lists the run (it
-    looks every 5 s): a run re-created sooner would show the old data beside the new."""
-    info = server_for(path.parent)
-    deadline = time.monotonic() + timeout
-    while info is not None and time.monotonic() < deadline:
-        if path.name not in _get_json(info.port, "/data/runs"):
-            return
-        time.sleep(0.5)
 
 
 def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
@@ -117,10 +106,6 @@ def quiet_graph_tracing():
 
 # --- reading logs back ---------------------------------------------------------
 
-def event_files(log_dir: str | Path) -> list[Path]:
-    return sorted(Path(log_dir).glob("events.out.tfevents.*"))
-
-
 def event_file(writer) -> Path:
     """The event file an open ``writer`` writes to, flushed (``flush`` on a closed
     writer would open a new file)."""
@@ -130,14 +115,19 @@ def event_file(writer) -> Path:
     return Path(writer._get_file_writer().event_writer._file_name)
 
 
-def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
-    """What an event file (or a run folder) holds: ``{kind: {tag: count}}``, kinds
-    ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves), ``graph``;
-    nothing sampled away."""
+def read_events(path: str | Path, *kinds: str):
+    """An event file (or a run folder) as TensorBoard's ``EventAccumulator`` reads it,
+    loaded, nothing of ``kinds`` (default: all) sampled away."""
     from tensorboard.backend.event_processing import event_accumulator as ea
 
-    acc = ea.EventAccumulator(str(path), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
-    acc.Reload()
+    keep = {k: 0 for k in kinds or ea.DEFAULT_SIZE_GUIDANCE}
+    return ea.EventAccumulator(str(path), size_guidance=keep).Reload()
+
+
+def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
+    """What an event file (or a run folder) holds: ``{kind: {tag: count}}``, kinds
+    ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves), ``graph``."""
+    acc = read_events(path)
     tags = acc.Tags()
     out: dict[str, dict[str, int]] = {}
     for kind, reader in (("scalars", acc.Scalars), ("images", acc.Images),
@@ -183,172 +173,40 @@ def projector_summary(log_dir: str | Path) -> list[dict]:
     return out
 
 
-
-
 # --- TensorBoard inside the notebook ---------------------------------------------
-
-def tensorboard_binary() -> Path:
-    """The ``tensorboard`` executable of the running Python's environment."""
-    beside = Path(sys.executable).with_name("tensorboard")
-    if beside.is_file():
-        return beside
-    found = shutil.which("tensorboard")
-    if found:
-        return Path(found)
-    raise FileNotFoundError("no 'tensorboard' executable found beside "
-                            f"{sys.executable} or on PATH: pip install tensorboard")
-
-
-def serve_detached() -> None:
-    """The ``fmtb-tensorboard`` command: ``tensorboard ARGS`` in a session of its own.
-
-    ``%tensorboard`` starts its server in the kernel's process group, so the
-    kernel's interrupt, restart or shut-down would stop it, and every frame
-    that reuses it. Same process (exec), so ``%tensorboard`` still finds it.
-    """
-    if os.getpgid(0) != os.getpid():
-        os.setsid()
-    binary = str(tensorboard_binary())
-    os.execv(binary, [binary, *sys.argv[1:]])
-
 
 def setup_tensorboard() -> None:
     """Have ``%tensorboard`` start this environment's TensorBoard (via
     ``TENSORBOARD_BINARY``), and never reuse a dead server. In a live Jupyter session
     the server is detached from the kernel, so that every frame outlives its kernel's
-    restart; in batch (papermill, nbval) it is not, and ends with the kernel's
-    process group."""
+    restart, and it ends with that Jupyter server; in batch (papermill, nbval) it is
+    not, and ends with the kernel's process group."""
     launcher = Path(sys.executable).with_name("fmtb-tensorboard")
-    live = "JPY_SESSION_NAME" in os.environ  # a Jupyter server's kernel, not papermill's
+    live = servers.live_jupyter()
     os.environ["TENSORBOARD_BINARY"] = str(launcher if live and launcher.is_file()
-                                           else tensorboard_binary())
-    running_servers()
-    _frame_opens_on("")
-
-
-def _frame_opens_on(dashboard: str) -> str | None:
-    """Point ``%tensorboard``'s frame (``TENSORBOARD_PROXY_URL``) at the proxy, if
-    any, and ``dashboard``; returns the proxy base, or None for a direct frame."""
-    base = _proxy_base()
-    if base is None:
-        os.environ.pop("TENSORBOARD_PROXY_URL", None)
-    else:
-        os.environ["TENSORBOARD_PROXY_URL"] = base + (f"#{dashboard}" if dashboard else "")
-    return base
-
-
-def running_servers():
-    """TensorBoard servers of this user (``%tensorboard``'s or any other), read
-    from TensorBoard's records; records of dead servers are removed on the way,
-    so ``%tensorboard`` cannot "reuse" one."""
-    from tensorboard import manager
-
-    live = []
-    for info in manager.get_all():
-        if server_alive(info.pid):
-            live.append(info)
-        else:
-            forget_server(info.pid)
-    return live
-
-
-def server_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (a zombie child counts until reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def forget_server(pid: int) -> None:
-    """Remove a server's record, so ``%tensorboard`` won't try to reuse it. The only
-    use of a private TensorBoard name (``manager._get_info_dir``); a test checks it."""
-    from tensorboard import manager
-
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(os.path.join(manager._get_info_dir(), f"pid-{pid}.info"))
-
-
-def server_for(runs_dir: str | Path):
-    """The running server whose ``--logdir`` is ``runs_dir`` (relative paths taken from
-    the working directory, as ``%tensorboard`` here would), or None."""
-    want = Path(runs_dir).expanduser().resolve()
-    for info in running_servers():
-        if info.logdir and Path(info.logdir).expanduser().resolve() == want:
-            return info
-    return None
-
-
-_OWN_PROXY_URL = os.environ.get("TENSORBOARD_PROXY_URL")  # before open_on sets it
-
-
-def _proxy_base() -> str | None:
-    """Where the frame loads TensorBoard from: the learner's ``TENSORBOARD_PROXY_URL``;
-    else, in a Jupyter server with jupyter-server-proxy, ``<base_url>proxy/%PORT%/``."""
-    if _OWN_PROXY_URL:
-        return _OWN_PROXY_URL
-    if "JPY_SESSION_NAME" not in os.environ:  # papermill, nbval: no browser
-        return None
-    import importlib.util
-
-    if importlib.util.find_spec("jupyter_server_proxy") is None:
-        return None
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
-    if prefix is None:
-        from jupyter_server.serverapp import list_running_servers
-
-        parent = int(os.environ.get("JPY_PARENT_PID", "0"))
-        prefix = next((s["base_url"] for s in list_running_servers() if s["pid"] == parent),
-                      None)
-    if prefix is None:
-        return None
-    return prefix.rstrip("/") + "/proxy/%PORT%/"
-
-
-def _get_json(port: int, path: str):
-    with urllib.request.urlopen(f"http://localhost:{port}{path}", timeout=10) as resp:
-        return json.loads(resp.read())
-
-
-def _wait_for(port: int, dashboard: str, runs_dir: Path, timeout: float = 30.0) -> None:
-    """Until the server has re-read the logs (every 5 s), lists ``dashboard`` as active
-    (the Projector decides in a thread on the first question: ask before the frame
-    does) and, for the Projector, shows every embedding run."""
-    newest = max((p.stat().st_mtime for p in runs_dir.rglob("events.out.tfevents.*")),
-                 default=0.0)
-    time.sleep(max(0.0, min(6.0, newest + 6.0 - time.time())))
-    embeddings = {p.parent.relative_to(runs_dir).as_posix()
-                  for p in runs_dir.rglob("projector_config.pbtxt")}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _get_json(port, "/data/plugins_listing").get(dashboard, {}).get("enabled") and (
-                dashboard != "projector"
-                or embeddings <= set(_get_json(port, "/data/plugin/projector/runs"))):
-            return
-        time.sleep(0.5)
+                                           else servers.tensorboard_binary())
+    servers.running_servers()
+    servers.frame_opens_on("")
 
 
 def open_on(dashboard: str, runs_dir: str | Path) -> None:
     """Make the next ``%tensorboard`` frame open on ``dashboard`` (``images``,
     ``graphs``, ``projector``, ``scalars``, ``pr_curves``, ...), through the Jupyter
     server's proxy where there is one; print the address of a running server."""
-    _frame_opens_on(dashboard)
-    info = server_for(runs_dir)
+    servers.frame_opens_on(dashboard)
+    info = servers.server_for(runs_dir)
     if info is None:
         return
-    if "JPY_SESSION_NAME" in os.environ:  # a browser will load the frame
-        _wait_for(info.port, dashboard, Path(runs_dir).expanduser().resolve())
+    if servers.live_jupyter():  # a browser will load the frame
+        servers.wait_for(info.port, dashboard, Path(runs_dir).expanduser().resolve())
     print(f"TensorBoard (pid {info.pid}), in a tab of its own: {address(runs_dir, dashboard)}")
 
 
 def address(runs_dir: str | Path, dashboard: str = "") -> str | None:
     """The address of the TensorBoard serving ``runs_dir``, as this notebook's
     browser reaches it (through the Jupyter server's proxy where there is one)."""
-    info = server_for(runs_dir)
+    info = servers.server_for(runs_dir)
     if info is None:
         return None
-    base = _proxy_base() or "http://localhost:%PORT%/"
+    base = servers.proxy_base() or "http://localhost:%PORT%/"
     return base.replace("%PORT%", str(info.port)) + (f"#{dashboard}" if dashboard else "")

@@ -15,7 +15,6 @@ their pages (html_extra_path in site/conf.py).
 """
 from __future__ import annotations
 
-import copy
 import re
 import shutil
 import subprocess
@@ -98,7 +97,8 @@ def site_copy(path: Path, lang: str):
     links = [f'<a href="{path.name}" download>{words["download"]}</a>',
              f'[{words["setup"]}]({setup_link(lang, path)})']
     if other.exists():
-        links.append(f'[{words["other"]}]({Path("..") / path.name if lang == "ko" else Path("ko") / path.name})')
+        twin = Path("..") / path.name if lang == "ko" else Path("ko") / path.name
+        links.append(f'[{words["other"]}]({twin})')
     line = " · ".join(links)
     first = nb.cells[0]
     title, _, rest = first.source.partition("\n")

@@ -17,8 +17,18 @@ from fmtb import fetch
 from fmtb_helpers import data, paths
 
 from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from here)
-    EVAL_EVERY, EVAL_IMAGES, LOG_EVERY, MARK, N_FEATURES, REAL_MIRROR, SERIES_MARK, SERIES_RUN,
-    SUBSET, fmtb, write_idx)
+    EVAL_EVERY,
+    EVAL_IMAGES,
+    LOG_EVERY,
+    MARK,
+    N_FEATURES,
+    REAL_MIRROR,
+    SERIES_MARK,
+    SERIES_RUN,
+    SUBSET,
+    fmtb,
+    write_idx,
+)
 
 KINDS = ("unit", "integration", "browser")
 

@@ -60,7 +60,7 @@ class Lab:
         self.env.update(env or {})
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 120) -> "Lab":
+    def start(self, timeout: float = 120) -> Lab:
         self.log = open(self.root / "lab.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
@@ -77,7 +77,7 @@ class Lab:
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError((self.root / "lab.log").read_text()[-3000:])
+                    raise RuntimeError((self.root / "lab.log").read_text()[-3000:]) from None
                 time.sleep(0.5)
         raise TimeoutError("JupyterLab did not start")
 
@@ -152,7 +152,9 @@ class Lab:
             page.wait_for_function("e => !!e.src", arg=frame.element_handle(), timeout=60000)
         except Exception:
             page.screenshot(path=str(paths.build_dir() / "frame-missing.png"))
-            print(page.evaluate("() => Array.from(document.querySelectorAll('iframe')).map(f => [f.id, f.src, f.closest('.jp-NotebookPanel') && f.closest('.jp-NotebookPanel').className])"))
+            print(page.evaluate("() => Array.from(document.querySelectorAll('iframe')).map("
+                                "f => [f.id, f.src, f.closest('.jp-NotebookPanel') "
+                                "&& f.closest('.jp-NotebookPanel').className])"))
             raise
         return frame.evaluate("e => e.src")
 

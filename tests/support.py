@@ -1,19 +1,52 @@
 """Values and helpers the tests share (import them from here, not from conftest)."""
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from fmtb import fetch
-from fmtb_helpers import data
+from fmtb import fetch, servers
+from fmtb_helpers import board_servers, data
 
 REAL_MIRROR = Path(fetch.DEFAULT_MIRROR)
+
+
+class TensorBoard(servers.TensorBoardServer):
+    """A real ``tensorboard`` on loopback, with what the tests ask it over HTTP."""
+
+    def get(self, path: str, timeout: float = 30.0) -> bytes:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
+            return resp.read()
+
+    def get_json(self, path: str, timeout: float = 30.0):
+        return board_servers.get_json(self.url + path, timeout)
+
+    def post_json(self, path: str, body: dict, timeout: float = 30.0):
+        """POST ``body`` as JSON (TensorBoard asks for its XSRF header) and parse the answer."""
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"})
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return json.loads(resp.read())
+
+    def hparams_sessions(self) -> dict[str, dict]:
+        """The HParams dashboard's session groups, by run name."""
+        body = {"experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS"],
+                "colParams": [], "startIndex": 0, "sliceSize": 1000}
+        groups = self.post_json("/data/plugin/hparams/session_groups", body)["sessionGroups"]
+        return {group["name"]: group for group in groups}
+
+
+def event_files(log_dir: str | Path) -> list[Path]:
+    """The event files of one run folder (not of its sub-runs)."""
+    return sorted(Path(log_dir).glob("events.out.tfevents.*"))
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -117,9 +150,8 @@ def full_disk(monkeypatch):
 def assert_hparams_sessions(sweep_dir: Path, learning_rates: dict[str, float]) -> None:
     """A real TensorBoard on ``sweep_dir`` lists exactly these runs in its HParams
     dashboard, each with its ``lr`` and both metrics of notebook 06."""
-    from fmtb import servers
 
-    with servers.TensorBoardServer(sweep_dir) as tb:
+    with TensorBoard(sweep_dir) as tb:
         groups = tb.hparams_sessions()
     assert set(groups) == set(learning_rates)
     for name, lr in learning_rates.items():

@@ -13,10 +13,11 @@ import pytest
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from fmtb_helpers import board
-
-from fmtb_helpers.model import Net
 from fmtb import servers
+from fmtb_helpers import board, board_servers
+from fmtb_helpers.model import Net
+
+from support import event_files
 
 pytestmark = pytest.mark.integration  # real TensorBoard servers
 
@@ -50,7 +51,7 @@ def test_a_notebook_run_again_replaces_only_its_own_event_file(tmp_path):
     again = board.notebook_writer(tmp_path, "exp", "02")
     again.add_scalar("grid", 2.0, 0)
     again.close()
-    files = board.event_files(tmp_path / "exp")
+    files = event_files(tmp_path / "exp")
     assert sorted(f.suffix for f in files) == [".02", ".03"]
     assert board.event_summary(tmp_path / "exp")["scalars"] == {"grid": 1, "graph": 1}
 
@@ -104,7 +105,7 @@ def test_event_summary_counts_each_tag(tmp_path, capsys):
     assert summary == {"scalars": {"training loss": 3}, "images": {"grid": 1},
                        "tensors": {"Bag": 1}}
     assert "scalars    'training loss': 3" in capsys.readouterr().out
-    assert len(board.event_files(tmp_path)) == 1
+    assert len(event_files(tmp_path)) == 1
 
 
 def test_setup_points_tensorboard_at_the_detached_launcher_in_jupyter(monkeypatch):
@@ -122,7 +123,7 @@ def test_in_batch_a_notebooks_server_stays_in_its_kernels_process_group(monkeypa
     monkeypatch.delenv("TENSORBOARD_BINARY", raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     board.setup_tensorboard()
-    assert os.environ["TENSORBOARD_BINARY"] == str(board.tensorboard_binary())
+    assert os.environ["TENSORBOARD_BINARY"] == str(board_servers.tensorboard_binary())
     assert not os.environ["TENSORBOARD_BINARY"].endswith("fmtb-tensorboard")
 
 
@@ -163,12 +164,12 @@ def test_the_launcher_outlives_an_interrupt_of_its_kernels_group(tmp_path):
         os.killpg(kernel.pid, signal.SIGKILL)  # restart, shut down
         kernel.wait()
         time.sleep(1)
-        assert board.server_alive(pid) and os.getpgid(pid) == pid
-        info = next(i for i in board.running_servers() if i.pid == pid)
+        assert board_servers.alive(pid) and os.getpgid(pid) == pid
+        info = next(i for i in board_servers.running_servers() if i.pid == pid)
         with urllib_get(info.port, "/data/runs") as resp:
             assert resp.status == 200
     finally:
-        servers.stop_servers([i for i in board.running_servers() if i.pid == pid])
+        servers.stop_servers([i for i in board_servers.running_servers() if i.pid == pid])
         kernel.kill()
 
 
@@ -180,24 +181,22 @@ def urllib_get(port, path):
 
 def test_a_dead_servers_record_is_never_reused(tmp_path):
     """A server killed outright leaves its record; %tensorboard would "reuse" it."""
-    from tensorboard import manager
-
-    proc, info = _launch(tmp_path, str(board.tensorboard_binary()))
+    proc, info = _launch(tmp_path, str(board_servers.tensorboard_binary()))
     proc.kill()
     proc.wait()
-    record = os.path.join(manager._get_info_dir(), f"pid-{info.pid}.info")
+    record = os.path.join(board_servers.info_dir(), f"pid-{info.pid}.info")
     assert os.path.exists(record)  # where TensorBoard keeps it: fails if upstream moves it
-    assert info.pid not in [i.pid for i in board.running_servers()]
+    assert info.pid not in [i.pid for i in board_servers.running_servers()]
     assert not os.path.exists(record)
 
 
 def test_server_for_finds_the_server_of_a_logdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs").mkdir()
-    proc, info = _launch("runs", str(board.tensorboard_binary()))
+    proc, info = _launch("runs", str(board_servers.tensorboard_binary()))
     try:
-        assert board.server_for(tmp_path / "runs").pid == proc.pid
-        assert board.server_for(tmp_path / "other") is None
+        assert board_servers.server_for(tmp_path / "runs").pid == proc.pid
+        assert board_servers.server_for(tmp_path / "other") is None
         assert board.address("runs", "graphs") == f"http://localhost:{info.port}/#graphs"
     finally:
         servers.stop_servers([info])
@@ -216,7 +215,7 @@ def test_the_frame_goes_through_the_proxy_to_its_dashboard(monkeypatch, tmp_path
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(board, "_OWN_PROXY_URL", own)
+    monkeypatch.setattr(board_servers, "_OWN_PROXY_URL", own)
     board.open_on("graphs", tmp_path)  # no server there: nothing to wait for
     assert os.environ.get("TENSORBOARD_PROXY_URL") == frame
 
@@ -234,7 +233,7 @@ def test_the_proxy_base_comes_from_the_parent_jupyter_server(monkeypatch, tmp_pa
     monkeypatch.setenv("JPY_SESSION_NAME", "n.ipynb")
     monkeypatch.setenv("JPY_PARENT_PID", str(me))
     monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
-    monkeypatch.setattr(board, "_OWN_PROXY_URL", None)
+    monkeypatch.setattr(board_servers, "_OWN_PROXY_URL", None)
     board.open_on("images", tmp_path)
     assert os.environ["TENSORBOARD_PROXY_URL"] == "/b/proxy/%PORT%/#images"
 
@@ -245,4 +244,54 @@ def test_reading_a_closed_writer_back_opens_no_new_file(tmp_path):
     w.close()
     with pytest.raises(ValueError, match="closed"):
         board.event_file(w)
-    assert len(board.event_files(tmp_path)) == 1
+    assert len(event_files(tmp_path)) == 1
+
+
+def test_a_live_sessions_server_ends_with_its_jupyter_server(tmp_path, monkeypatch):
+    """Notebook 01 in a real JupyterLab: its %tensorboard server (detached from the
+    kernel) survives the kernel's restart, and ends, with its data server and its
+    watcher, once JupyterLab stops."""
+    import psutil
+    from jupyter_client import BlockingKernelClient
+
+    from lab import Lab, copy_project
+
+    root = copy_project(tmp_path)
+    monkeypatch.chdir(root / "notebooks")  # the kernel's: %tensorboard's --logdir is relative
+    lab = Lab(root).start()
+    try:
+        notebook = "notebooks/01_setup_tensorboard.ipynb"
+        session = lab.api("POST", "api/sessions", {"path": notebook, "type": "notebook",
+                                                   "name": notebook,
+                                                   "kernel": {"name": "python3"}})
+        kernel = session["kernel"]["id"]
+        client = BlockingKernelClient(
+            connection_file=str(root / ".jupyter-home" / "runtime" / f"kernel-{kernel}.json"))
+        client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=120)
+        shown = []  # what the cells print
+        for cell in json.loads((root / notebook).read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                reply = client.execute_interactive("".join(cell["source"]), timeout=300,
+                                                   output_hook=lambda msg: shown.append(msg))
+                assert reply["content"]["status"] == "ok", reply["content"]
+        client.stop_channels()
+        info = board_servers.server_for(root / "runs")
+        assert info is not None, [m["content"] for m in shown if m["msg_type"] == "stream"]
+        server = psutil.Process(info.pid)
+        tree = [server, *server.children(recursive=True)]
+        watchers = [p for p in psutil.process_iter(["ppid"]) if p.info["ppid"] == 1
+                    and p.pid != server.pid and os.getpgid(p.pid) == server.pid]
+        assert os.getpgid(server.pid) == server.pid and watchers
+        lab.api("POST", f"api/kernels/{kernel}/restart")
+        time.sleep(3)
+        assert server.is_running() and board_servers.alive(server.pid)
+    finally:
+        lab.proc.terminate()  # the learner's Ctrl-C: JupyterLab shuts its kernels down
+        lab.proc.wait(60)
+        lab.log.close()
+    _, left = psutil.wait_procs(tree + watchers, timeout=10)
+    for process in left:
+        process.kill()
+    assert left == []

@@ -1,3 +1,4 @@
+import functools
 import http.server
 import threading
 
@@ -6,6 +7,7 @@ import torch
 
 from fmtb import fetch
 from fmtb_helpers import data
+
 from support import REAL_MIRROR, assert_refused, fmtb, full_disk
 
 pytestmark = pytest.mark.unit
@@ -68,11 +70,12 @@ def test_truncated_mirror_leaves_nothing_half_written(tmp_path, small_idx):
 
 def test_torchvision_download_path(tmp_path, small_idx, monkeypatch):
     """Source (3): torchvision's own download, served by a real HTTP server on loopback."""
-    from torchvision.datasets import FashionMNIST
     import hashlib
 
+    from torchvision.datasets import FashionMNIST
+
     mirror, _ = small_idx
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(mirror), **k)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mirror))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -149,8 +152,9 @@ def test_in_memory_datasets_equal_torchvisions(tmp_path, small_idx):
 
 
 def test_truncated_idx_is_named(tmp_path):
-    from support import write_idx
     import numpy as np
+
+    from support import write_idx
 
     path = tmp_path / "x-idx3-ubyte"
     write_idx(path, np.zeros((3, 28, 28)))

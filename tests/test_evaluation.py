@@ -6,6 +6,8 @@ from fmtb import fetch
 from fmtb_helpers import data, evaluation, training
 from fmtb_helpers.model import Net
 
+from support import event_files
+
 pytestmark = pytest.mark.unit
 
 
@@ -66,6 +68,7 @@ def test_penultimate_features_are_fc3s_input(net_and_data):
 def test_train_logs_the_tutorials_scalars_and_figures_and_learns(net_and_data, tmp_path,
                                                                    capsys):
     from torch.utils.tensorboard import SummaryWriter
+
     from fmtb_helpers import board
 
     net, x, y = net_and_data
@@ -100,6 +103,7 @@ def test_a_diverging_training_stops_with_what_to_try(net_and_data, tmp_path):
 
 def test_add_pr_curve_tensorboard_uses_the_labels_as_truth(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
+
     from fmtb_helpers import board
 
     probs = torch.softmax(torch.randn(30, 10), dim=1)
@@ -110,7 +114,7 @@ def test_add_pr_curve_tensorboard_uses_the_labels_as_truth(tmp_path):
     assert board.event_summary(board.event_file(writer))["tensors"] == {
         name: 1 for name in data.classes}
     writer.close()
-    assert len(board.event_files(tmp_path)) == 1  # no writer.close() per class
+    assert len(event_files(tmp_path)) == 1  # no writer.close() per class
 
 
 def test_select_n_random_keeps_pairs_together():

@@ -133,7 +133,7 @@ def test_code_cells_run_the_english_code(en, ko):
     assert [(c.cell_type, c.id) for c in ko_nb.cells] == [(c.cell_type, c.id) for c in en_nb.cells]
     en_code, ko_code = cells(en_nb, "code"), cells(ko_nb, "code")
     assert len(ko_code) == len(en_code)
-    for e, k in zip(en_code, ko_code):
+    for e, k in zip(en_code, ko_code, strict=True):
         assert translate.code_tree(k.source) == translate.code_tree(e.source), (
             f"{ko.name} {k.id}: the code differs from the English cell's")
         assert k.outputs == e.outputs, f"{ko.name} {k.id}: outputs differ"
@@ -147,7 +147,7 @@ def test_comments_and_docstrings_are_in_korean(en, ko):
     """Every English code cell with a comment or a docstring has a Korean source, and
     every comment and docstring the Korean edition shows is in Korean."""
     table = TABLE[en.name]
-    for e, k in zip(cells(load(en), "code"), cells(load(ko), "code")):
+    for e, k in zip(cells(load(en), "code"), cells(load(ko), "code"), strict=True):
         if comments(e.source) or docstrings(e.source):
             assert e.id in table, f"{en.name} {e.id} has comments but no Korean source"
         for text in comments(k.source) + list(docstrings(k.source).values()):
@@ -231,7 +231,8 @@ def test_korean_code_must_be_the_english_code(tmp_path):
     for changed in (original.replace("[:n]", "[:n + 1]"),
                     original.replace("    assert len(data) == len(labels)\n", ""),
                     original + "print(1)\n",
-                    original.replace("    '''\n    데이터셋", "    '''\n    n개를 고릅니다'''\n    '''데이터셋")):
+                    original.replace("    '''\n    데이터셋",
+                                     "    '''\n    n개를 고릅니다'''\n    '''데이터셋")):
         assert changed != original
         entry["ko"] = changed
         write_table(tmp_path, table)
@@ -294,8 +295,8 @@ def test_the_notebooks_relative_paths_reach_the_project_from_ko():
 
 def test_fmtb_run_lang_picks_the_edition(real_data_root, tmp_path):
     plan = runner.plan("01,02", runs_dir=str(tmp_path / "runs"), lang="ko")
-    assert [p.parent for p in plan.notebooks] == [KO, KO] and plan.notebooks_dir == KO
-    assert runner.plan("01", runs_dir=str(tmp_path / "runs")).notebooks_dir == NOTEBOOKS
+    assert [p.parent for p in plan.notebooks] == [KO, KO] and plan.edition_dir == KO
+    assert runner.plan("01", runs_dir=str(tmp_path / "runs")).edition_dir == NOTEBOOKS
     with pytest.raises(runner.UsageError, match="--lang"):
         runner.plan("01", runs_dir=str(tmp_path / "runs"), lang="fr")
     args = runner_cli_args(["run", "--lang", "ko", "--notebooks", "01"])

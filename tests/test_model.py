@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from fmtb_helpers import model
+
 from support import full_disk
 
 pytestmark = pytest.mark.unit

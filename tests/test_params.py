@@ -71,7 +71,6 @@ def test_every_seed_allowed_is_accepted_by_every_seeder():
     import random
 
     import numpy as np
-    import torch
 
     from fmtb_helpers import runtime
 

@@ -56,7 +56,7 @@ def test_each_title_names_its_own_images_label():
     images, labels = torch.randn(4, 1, 28, 28), torch.tensor([3, 9, 0, 5])
     fig = plotting.plot_classes_preds(net, images, labels)
     try:
-        for ax, label, image in zip(fig.axes, labels, images):
+        for ax, label, image in zip(fig.axes, labels, images, strict=True):
             predicted, _, rest = ax.get_title().partition(", ")
             assert rest.endswith(f"(label: {plotting.classes[label]})")
             assert (ax.title.get_color() == "green") == (predicted == plotting.classes[label])

@@ -60,7 +60,7 @@ def test_on_ray_the_nodes_check_devices_and_cores():
     """A driver without a GPU may sweep on GPU nodes: only the node can tell."""
     declarations = {"device": "auto", "num_threads": 1}
     pairs = [("device", "cuda"), ("num_threads", "512")]
-    values = sweep.params.parse(pairs, declarations, here=False)
+    values = sweep.params.parse(pairs, declarations, on_this_machine=False)
     assert values == {"device": "cuda", "num_threads": 512}
     with pytest.raises(sweep.params.ParameterError, match="num_threads must be at most"):
         sweep.params.parse([("num_threads", "512")], declarations)

@@ -11,12 +11,25 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import fetch
+from fmtb import fetch, folders, results, runner
 from fmtb_helpers import board, data
 
-from fmtb import folders, results, runner, servers
-from support import (CLASSES, EVAL_POINTS, FMTB, LOG_POINTS, MARK, N_FEATURES, SERIES_MARK,
-                     SERIES_RUN, assert_refused, fmtb, processes_marked, wait_for)
+from support import (
+    CLASSES,
+    EVAL_POINTS,
+    FMTB,
+    LOG_POINTS,
+    MARK,
+    N_FEATURES,
+    SERIES_MARK,
+    SERIES_RUN,
+    TensorBoard,
+    assert_refused,
+    event_files,
+    fmtb,
+    processes_marked,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +64,7 @@ def test_series_writes_every_section(series):
     assert learned["shape"] == (N_FEATURES, 84) and learned["thumbnail"] == (28, 28)
     assert (run / "net.pt").is_file()
     # one event file per notebook but 04 and one for add_hparams: no writer re-opened
-    assert len(board.event_files(run)) == 6  # 04 and 06 write embeddings in runs of their own
+    assert len(event_files(run)) == 6  # 04 and 06 write embeddings in runs of their own
 
 
 def test_series_leaves_no_process(series):
@@ -195,7 +208,6 @@ def test_dependencies_keep_the_order_that_matters():
 def test_the_command_does_not_import_torch():
     """fmtb's own process stays small: torch (~0.5 GB here) lives in the kernels."""
     import subprocess
-    import sys
 
     code = "import sys, fmtb.cli, papermill; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -252,7 +264,7 @@ def test_each_kernel_gets_its_working_directory_and_fmtb_keeps_its_own(
         watcher.join()
     assert seen == {str(foreign)}
     assert list(foreign.iterdir()) == []  # no data/ decompressed beside the caller
-    assert len(board.event_files(tmp_path / "runs" / SERIES_RUN)) == 2
+    assert len(event_files(tmp_path / "runs" / SERIES_RUN)) == 2
 
 
 def test_two_runs_at_once_get_two_run_folders(tmp_path, real_data_root):
@@ -265,7 +277,7 @@ def test_two_runs_at_once_get_two_run_folders(tmp_path, real_data_root):
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert runs == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
     for run in runs:
-        assert len(board.event_files(tmp_path / "runs" / run)) == 1
+        assert len(event_files(tmp_path / "runs" / run)) == 1
 
 
 def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
@@ -277,7 +289,7 @@ def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
     runs = [runner.execute(p, progress=False, log=lambda *a, **k: None) for p in plans]
     assert [r.name for r in runs] == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
-    assert all(len(board.event_files(r)) == 1 for r in runs)
+    assert all(len(event_files(r)) == 1 for r in runs)
 
 
 def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
@@ -288,9 +300,9 @@ def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
              for i in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert sorted(p.returncode for p in procs) == [0, 2], outs
-    refused = next(err for (_, err), p in zip(outs, procs) if p.returncode == 2)
+    refused = next(err for (_, err), p in zip(outs, procs, strict=True) if p.returncode == 2)
     assert refused.strip().endswith("or pass --replace to move the old one aside")
-    assert len(board.event_files(tmp_path / "runs" / "same")) == 1
+    assert len(event_files(tmp_path / "runs" / "same")) == 1
 
 
 def test_training_again_on_a_finished_run_needs_replace(series):
@@ -310,8 +322,8 @@ def test_a_server_someone_else_starts_meanwhile_survives(tmp_path, real_data_roo
                                  str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "-q"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: run.is_dir() and board.event_files(run), 120)
-        with servers.TensorBoardServer(tmp_path / "theirs") as theirs:
+        assert wait_for(lambda: run.is_dir() and event_files(run), 120)
+        with TensorBoard(tmp_path / "theirs") as theirs:
             out, err = fmtb_run.communicate(timeout=300)
             assert fmtb_run.returncode == 0, out + err
             assert theirs.proc.poll() is None
@@ -344,7 +356,7 @@ def test_a_run_named_in_hangul_runs_and_tensorboard_shows_it(hangul_run):
     runs, proc = hangul_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"Run written to {runs / '실험1'}" in proc.stdout
-    with servers.TensorBoardServer(runs) as tb:
+    with TensorBoard(runs) as tb:
         tags = wait_for(lambda: tb.get_json("/data/plugin/images/tags"), timeout=30)
     assert list(tags) == ["실험1"] and "four_fashion_mnist_images" in tags["실험1"]
 
@@ -385,7 +397,7 @@ def test_two_replace_runs_of_one_name_at_once_never_share_it(tmp_path, real_data
     outs = [p.communicate(timeout=300) for p in procs]
     codes = sorted(p.returncode for p in procs)
     assert codes in ([0, 0], [0, 2]), outs
-    for (_, err), p in zip(outs, procs):
+    for (_, err), p in zip(outs, procs, strict=True):
         if p.returncode == 2:  # refused in one line, having written nothing
             assert err.strip().splitlines()[-1] == (
                 f"fmtb run: error: run 'x' in {runs} is being written by another fmtb run "

@@ -6,9 +6,10 @@ import time
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from fmtb_helpers import board
-
 from fmtb import processes, servers
+from fmtb_helpers import board_servers
+
+from support import TensorBoard
 
 pytestmark = pytest.mark.integration
 
@@ -17,15 +18,15 @@ def test_real_server_serves_the_run_and_stops(tmp_path):
     w = SummaryWriter(tmp_path / "exp")
     w.add_scalar("training loss", 0.5, 999)
     w.close()
-    with servers.TensorBoardServer(tmp_path) as tb:
+    with TensorBoard(tmp_path) as tb:
         pid = tb.proc.pid
-        assert pid in [s.pid for s in board.running_servers()]
+        assert pid in [s.pid for s in board_servers.running_servers()]
         runs = tb.get_json("/data/runs")
         assert runs == ["exp"]
         tags = tb.get_json("/data/plugin/scalars/tags")
         assert "training loss" in tags["exp"]
     assert tb.proc.poll() is not None
-    assert pid not in [s.pid for s in board.running_servers()]
+    assert pid not in [s.pid for s in board_servers.running_servers()]
 
 
 def test_a_server_ends_when_the_process_that_started_it_is_killed(tmp_path):
@@ -35,7 +36,7 @@ def test_a_server_ends_when_the_process_that_started_it_is_killed(tmp_path):
     parent = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     server = int(parent.stdout.readline())
-    assert server in [s.pid for s in board.running_servers()]
+    assert server in [s.pid for s in board_servers.running_servers()]
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 10
@@ -43,12 +44,12 @@ def test_a_server_ends_when_the_process_that_started_it_is_killed(tmp_path):
         time.sleep(0.1)
     assert not processes.alive(server)
     # it stopped politely (SIGTERM), so it removed its own info file
-    assert server not in [s.pid for s in board.running_servers()]
+    assert server not in [s.pid for s in board_servers.running_servers()]
 
 
 def test_stop_servers_stops_only_those_given(tmp_path):
-    with servers.TensorBoardServer(tmp_path / "a") as a, \
-            servers.TensorBoardServer(tmp_path / "b") as b:
-        info = next(s for s in board.running_servers() if s.pid == a.proc.pid)
+    with TensorBoard(tmp_path / "a") as a, \
+            TensorBoard(tmp_path / "b") as b:
+        info = next(s for s in board_servers.running_servers() if s.pid == a.proc.pid)
         assert servers.stop_servers([info]) == [a.proc.pid]
         assert a.proc.poll() is not None and b.proc.poll() is None

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from fmtb import servers
-from support import FMTB, marked_env, processes_marked, wait_for
+from support import FMTB, TensorBoard, marked_env, processes_marked, wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,7 +34,7 @@ def _kernels_and_server_running(mark: str):
                                           (signal.SIGINT, 130)])
 def test_a_stopping_signal_ends_fmtb_and_all_it_started(signum, code, tmp_path, request):
     mark = f"{request.node.name}-{os.getpid()}"
-    with servers.TensorBoardServer(tmp_path / "bystander") as bystander:
+    with TensorBoard(tmp_path / "bystander") as bystander:
         proc = _start(tmp_path, mark)
         assert wait_for(lambda: _kernels_and_server_running(mark), 120), \
             proc.communicate(timeout=60)
@@ -43,7 +42,7 @@ def test_a_stopping_signal_ends_fmtb_and_all_it_started(signum, code, tmp_path, 
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == code, out + err
         assert err.strip().splitlines()[-1] == (
-            f"fmtb run: interrupted (SIGINT)" if signum == signal.SIGINT
+            "fmtb run: interrupted (SIGINT)" if signum == signal.SIGINT
             else f"fmtb run: stopped by {signal.Signals(signum).name}")
         assert "Traceback" not in err
         assert wait_for(lambda: processes_marked(mark) == [], 20), processes_marked(mark)

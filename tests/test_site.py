@@ -12,7 +12,7 @@ import sys
 import threading
 from collections import deque
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag
 
 import pytest
 
@@ -150,7 +150,7 @@ def test_each_notebook_page_offers_its_notebook_setup_and_twin(crawl):
     assert sum(pages[url]["lang"] == "ko" for url in offering) >= 6
     for lang, other in (("en", "ko"), ("ko", "en")):
         assert len(NOTEBOOKS[lang]) == 6
-        for name, twin in zip(NOTEBOOKS[lang], NOTEBOOKS[other]):
+        for name, twin in zip(NOTEBOOKS[lang], NOTEBOOKS[other], strict=True):
             facts = pages[site + name]
             assert facts["lang"] == lang, name
             links = {urldefrag(link).url for link in facts["links"]}
@@ -169,7 +169,7 @@ def test_each_edition_reads_in_series_order(crawl):
     site, pages = crawl["site"], crawl["pages"]
     for names in NOTEBOOKS.values():
         chain = [None, *names, None]
-        for before, name, after in zip(chain, chain[1:], chain[2:]):
+        for before, name, after in zip(chain, chain[1:], chain[2:], strict=False):
             facts = pages[site + name]
             assert facts["prev"] == (site + before if before else site + "index.html"), name
             assert facts["next"] == (site + after if after else None), name

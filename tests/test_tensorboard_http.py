@@ -7,11 +7,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fmtb_helpers import board, data
+from fmtb_helpers import data
 
-from fmtb import servers
-from support import (CLASSES, EVAL_EVERY, EVAL_IMAGES, EVAL_POINTS, LOG_EVERY, LOG_POINTS,
-                      N_FEATURES, SERIES_RUN)
+from support import (
+    CLASSES,
+    EVAL_EVERY,
+    EVAL_IMAGES,
+    EVAL_POINTS,
+    LOG_EVERY,
+    LOG_POINTS,
+    N_FEATURES,
+    SERIES_RUN,
+    TensorBoard,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +29,7 @@ RUN = SERIES_RUN
 @pytest.fixture(scope="module")
 def tb(series):
     base, _ = series
-    with servers.TensorBoardServer(base / "runs") as server:
+    with TensorBoard(base / "runs") as server:
         yield server
 
 

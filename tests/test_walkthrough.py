@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from fmtb_helpers import board, paths
 from fmtb.maintainer import screenshots
+from fmtb_helpers import board, board_servers, paths
 
 from lab import Lab, copy_project, set_parameters
 
@@ -174,13 +174,13 @@ def test_walk_through_the_series(lab, page, name):
 def test_server_outlives_an_interrupt_and_a_restart_of_01s_kernel(lab):
     port = seen["port"]
     kernel = lab.kernel_of("01_setup_tensorboard.ipynb")
-    pid = next(i.pid for i in board.running_servers() if i.port == port)
+    pid = next(i.pid for i in board_servers.running_servers() if i.port == port)
     lab.api("POST", f"api/kernels/{kernel}/interrupt")
     lab.api("POST", f"api/kernels/{kernel}/restart")
     import time
 
     time.sleep(3)
-    assert board.server_alive(pid)
+    assert board_servers.alive(pid)
     assert not shows_section(port, "06")
     lab.api("DELETE", f"api/kernels/{kernel}")  # shut down, too
     time.sleep(2)

@@ -1,4 +1,6 @@
-"""``fmtb bench``: the series beside the tutorial's own code and the training floor.
+"""``python -m fmtb.maintainer.bench`` (``make bench``), a maintainer's tool that needs
+a checkout (``../shared/bench``): the series beside the tutorial's own code and the
+training floor.
 
 Three commands run one after another in one invocation, on the same data:
 
@@ -12,7 +14,7 @@ Three commands run one after another in one invocation, on the same data:
 Each command's process tree is sampled for memory (PSS, so forked workers'
 shared pages are not counted twice). Prints the ratios the speed targets name.
 
-``fmtb bench --sweep`` instead runs one grid twice in one invocation, with the
+``--sweep`` (``make bench-sweep``) instead runs one grid twice in one invocation, with the
 same parameters: ``fmtb sweep`` on the local engine, then on Ray
 (``--engine ray --cpus-per-trial 1``, a local instance it starts and stops);
 it prints the ratio of their wall times, and checks that both found the same
@@ -20,6 +22,7 @@ metrics for every configuration.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -32,6 +35,7 @@ from pathlib import Path
 from fmtb_helpers import paths
 
 from .. import processes, results
+from ..errors import UsageError
 
 TARGETS = {"series / seed": 0.5, "training cell / floor": 1.25, "ray / local": 0.65}
 SWEEP_GRID = "lr=0.001,0.003,0.01,0.03"  # four configurations
@@ -142,7 +146,8 @@ def report(found: dict) -> str:
         f"accuracy {s['accuracy']:.4f}  peak {s['peak_mb']:6.0f} MB",
         f"floor                     train {f['train_s']:5.1f} s  accuracy {f['accuracy']:.4f}",
         f"fmtb run     wall {m['wall_s']:6.1f} s  training cell {m['training_cell_s']:5.1f} s  "
-        f"notebook 05 {m['notebook_05_s']:5.1f} s  accuracy {m['accuracy']:.4f}  peak {m['peak_mb']:6.0f} MB",
+        f"notebook 05 {m['notebook_05_s']:5.1f} s  accuracy {m['accuracy']:.4f}  "
+        f"peak {m['peak_mb']:6.0f} MB",
     ]
     for name, value in found["ratios"].items():
         target = TARGETS.get(name)
@@ -230,3 +235,47 @@ def main_sweep(grid: str | None = None, pairs=None, out=None, rounds: int = 2) -
     out.write_text(json.dumps(found, indent=2))
     print(f"(written to {out})")
     return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m fmtb.maintainer.bench",
+        description="Run the tutorial's script, the training floor and 'fmtb run' side by "
+                    "side; print the ratios. Needs the repository's ../shared/bench.")
+    p.add_argument("--seed-script", help="default: ../shared/bench/seed_baseline.py")
+    p.add_argument("--floor-script", help="default: ../shared/bench/bare_loop.py")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", help="results as JSON (default: build/bench.json, or "
+                                 "build/bench_sweep.json with --sweep)")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead: one grid on fmtb sweep's local engine and on Ray "
+                        "(--cpus-per-trial 1) side by side; print the ratio")
+    p.add_argument("--grid", metavar="NAME=V1,V2",
+                   help=f"with --sweep (default: {SWEEP_GRID})")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="with --sweep: a parameter for every configuration (default: "
+                        "-p train_subset 3000)")
+    p.add_argument("--rounds", type=int, default=2, metavar="N",
+                   help="with --sweep: run each engine N times, alternating local, ray, ray, "
+                        "local, ... (default: 2)")
+    return p
+
+
+def command(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.sweep:
+            if args.rounds < 1:
+                raise UsageError(f"--rounds must be 1 or more, not {args.rounds}")
+            main_sweep(args.grid, [tuple(p) for p in args.param] if args.param else None,
+                       args.out, args.rounds)
+        else:
+            main(args.seed_script, args.floor_script, args.data_root, args.out)
+    except (UsageError, FileNotFoundError) as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(command())

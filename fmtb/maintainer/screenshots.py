@@ -109,7 +109,7 @@ def _choose(page, word: str, item: str, timeout_ms: int = 20000) -> bool:
             break
         page.wait_for_timeout(500)
     else:
-        warnings.warn(f"the Projector's {word!r} menu did not appear")
+        warnings.warn(f"the Projector's {word!r} menu did not appear", stacklevel=2)
         return False
     for _ in range(3):
         if menu.evaluate("e => e.value") == item:
@@ -119,7 +119,7 @@ def _choose(page, word: str, item: str, timeout_ms: int = 20000) -> bool:
         frame.locator("paper-item", has_text=item).filter(visible=True).first.click(
             timeout=timeout_ms)
         page.wait_for_timeout(1500)
-    warnings.warn(f"the Projector's {word!r} menu did not switch to {item!r}")
+    warnings.warn(f"the Projector's {word!r} menu did not switch to {item!r}", stacklevel=2)
     return False
 
 
@@ -193,11 +193,11 @@ def series_pictures(out_dir: Path) -> list[Path]:
 
     import papermill as pm
 
-    from fmtb_helpers import board, paths
+    from fmtb_helpers import board, board_servers, paths
 
     from ..servers import stop_servers
 
-    taken, before = [], {i.pid for i in board.running_servers()}
+    taken, before = [], {i.pid for i in board_servers.running_servers()}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         shutil.copytree(paths.notebooks_dir(), root / "notebooks", symlinks=True,
@@ -205,12 +205,13 @@ def series_pictures(out_dir: Path) -> list[Path]:
         (root / "data").symlink_to(paths.data_root())
         (root / "runs").mkdir()
         server = subprocess.Popen(  # what %tensorboard in notebook 01 starts
-            [str(board.tensorboard_binary()), "--logdir", "../runs", *board.SERVER_FLAGS],
+            [str(board_servers.tensorboard_binary()), "--logdir", "../runs", *board.SERVER_FLAGS],
             cwd=root / "notebooks", stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         try:
             for _ in range(300):
-                info = next((i for i in board.running_servers() if i.pid == server.pid), None)
+                info = next((i for i in board_servers.running_servers()
+                             if i.pid == server.pid), None)
                 if info:
                     break
                 time.sleep(0.2)
@@ -223,7 +224,7 @@ def series_pictures(out_dir: Path) -> list[Path]:
                 time.sleep(7)  # TensorBoard re-reads the logs every 5 s
                 taken += capture(url, out_dir, SHOTS[notebook.name[:2]])
         finally:
-            stop_servers([i for i in board.running_servers() if i.pid not in before])
+            stop_servers([i for i in board_servers.running_servers() if i.pid not in before])
     return taken
 
 

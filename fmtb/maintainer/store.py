@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from ..runner import kernel_manager_class
+from ..kernels import kernel_manager_class
 
 
 def clear(nb) -> None:
@@ -58,15 +58,15 @@ def open_run(notebook: str | Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    from fmtb_helpers import board
+    from fmtb_helpers import board_servers
 
     from ..servers import stop_servers
 
-    before = {info.pid for info in board.running_servers()}
+    before = {info.pid for info in board_servers.running_servers()}
     try:
         _execute_all(argv)
     finally:  # the notebooks' own %tensorboard server, detached from its kernel
-        stop_servers([i for i in board.running_servers() if i.pid not in before])
+        stop_servers([i for i in board_servers.running_servers() if i.pid not in before])
     return 0
 
 

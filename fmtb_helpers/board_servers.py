@@ -1,0 +1,185 @@
+"""The plumbing under :mod:`fmtb_helpers.board`: the ``fmtb-tensorboard`` launcher
+(:func:`serve_detached`), TensorBoard's records of running servers, the proxy the
+notebook's browser reaches them through, waiting for a dashboard. Kernels import
+it: it needs TensorBoard and psutil, never ``fmtb``."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+WATCH_INTERVAL = 1.0  # s: the launcher's watcher looks at its Jupyter server so often
+
+
+def tensorboard_binary() -> Path:
+    """The ``tensorboard`` executable of the running Python's environment."""
+    beside = Path(sys.executable).with_name("tensorboard")
+    if found := beside if beside.is_file() else shutil.which("tensorboard"):
+        return Path(found)
+    raise FileNotFoundError("no 'tensorboard' executable found beside "
+                            f"{sys.executable} or on PATH: pip install tensorboard")
+
+
+def serve_detached() -> None:
+    """The ``fmtb-tensorboard`` command: ``tensorboard ARGS`` in a session of its own.
+
+    ``%tensorboard`` starts its server in the kernel's process group, so the
+    kernel's interrupt, restart or shut-down would stop it, and every frame
+    that reuses it. Same process (exec), so ``%tensorboard`` still finds it.
+    A watcher ends it with the Jupyter server that started the kernel (its
+    ``JPY_PARENT_PID``)."""
+    if os.getpgid(0) != os.getpid():
+        os.setsid()
+    if (jupyter := os.environ.get("JPY_PARENT_PID", "")).isdigit() and int(jupyter) > 1:
+        _start_watcher(int(jupyter))
+    binary = str(tensorboard_binary())
+    os.execv(binary, [binary, *sys.argv[1:]])
+
+
+def _start_watcher(jupyter_pid: int) -> None:
+    """Fork a watcher (twice: not the server's child) that ends this process, about
+    to become the server, once the Jupyter server ``jupyter_pid`` has ended."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        jupyter, server = psutil.Process(jupyter_pid), psutil.Process()
+        if child := os.fork():
+            os.waitpid(child, 0)
+            return
+        try:
+            if os.fork() == 0:
+                while _runs(server):
+                    if not _runs(jupyter):
+                        server.terminate()
+                    time.sleep(WATCH_INTERVAL)
+        finally:
+            os._exit(0)
+
+
+def _runs(process: psutil.Process) -> bool:
+    return process.is_running() and alive(process.pid)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # another user's: it exists
+        return True
+
+
+def running_servers():
+    """TensorBoard servers of this user (``%tensorboard``'s or any other), read
+    from TensorBoard's records; records of dead servers are removed on the way,
+    so ``%tensorboard`` cannot "reuse" one."""
+    from tensorboard import manager
+
+    infos = manager.get_all()
+    dead = {info.pid for info in infos if not alive(info.pid)}
+    for pid in dead:
+        forget_server(pid)
+    return [info for info in infos if info.pid not in dead]
+
+
+def info_dir() -> str:
+    """Where TensorBoard keeps its records: the only use of a private TensorBoard
+    name (``manager._get_info_dir``); a test fails if upstream moves it."""
+    from tensorboard import manager
+
+    return manager._get_info_dir()
+
+
+def forget_server(pid: int) -> None:
+    """Remove a server's record, so ``%tensorboard`` won't try to reuse it."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(info_dir(), f"pid-{pid}.info"))
+
+
+def server_for(runs_dir: str | Path):
+    """The running server whose ``--logdir`` is ``runs_dir`` (relative paths taken from
+    the working directory, as ``%tensorboard`` here would), or None."""
+    want = Path(runs_dir).expanduser().resolve()
+    for info in running_servers():
+        if info.logdir and Path(info.logdir).expanduser().resolve() == want:
+            return info
+    return None
+
+
+_OWN_PROXY_URL = os.environ.get("TENSORBOARD_PROXY_URL")  # before open_on sets it
+
+
+def live_jupyter() -> bool:
+    """Whether this is a Jupyter server's kernel (a browser shows it), not papermill's."""
+    return "JPY_SESSION_NAME" in os.environ
+
+
+def proxy_base() -> str | None:
+    """Where the frame loads TensorBoard from: the learner's ``TENSORBOARD_PROXY_URL``;
+    else, in a Jupyter server with jupyter-server-proxy, ``<base_url>proxy/%PORT%/``."""
+    if _OWN_PROXY_URL:
+        return _OWN_PROXY_URL
+    if not live_jupyter():  # papermill, nbval: no browser
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("jupyter_server_proxy") is None:
+        return None
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix is None:
+        from jupyter_server.serverapp import list_running_servers
+
+        parent = int(os.environ.get("JPY_PARENT_PID", "0"))
+        prefix = next((s["base_url"] for s in list_running_servers() if s["pid"] == parent),
+                      None)
+    return None if prefix is None else prefix.rstrip("/") + "/proxy/%PORT%/"
+
+
+def frame_opens_on(dashboard: str) -> str | None:
+    """Point ``%tensorboard``'s frame (``TENSORBOARD_PROXY_URL``) at the proxy, if
+    any, and ``dashboard``; returns the proxy base, or None for a direct frame."""
+    os.environ.pop("TENSORBOARD_PROXY_URL", None)
+    if (base := proxy_base()) is not None:
+        os.environ["TENSORBOARD_PROXY_URL"] = base + (f"#{dashboard}" if dashboard else "")
+    return base
+
+
+def get_json(url: str, timeout: float = 10.0):
+    """GET ``url`` and parse its JSON answer."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def wait_until_dropped(path: Path, timeout: float = 20.0) -> None:
+    """Until a running TensorBoard of ``path``'s logdir no longer lists the run (it
+    looks every 5 s): a run re-created sooner would show the old data beside the new."""
+    info = server_for(path.parent)
+    deadline = time.monotonic() + timeout
+    while info is not None and time.monotonic() < deadline:
+        if path.name not in get_json(f"http://localhost:{info.port}/data/runs"):
+            return
+        time.sleep(0.5)
+
+
+def wait_for(port: int, dashboard: str, runs_dir: Path, timeout: float = 30.0) -> None:
+    """Until the server has re-read the logs (every 5 s), lists ``dashboard`` as active
+    (the Projector decides in a thread on the first question: ask before the frame
+    does) and, for the Projector, shows every embedding run."""
+    newest = max((p.stat().st_mtime for p in runs_dir.rglob("events.out.tfevents.*")),
+                 default=0.0)
+    time.sleep(max(0.0, min(6.0, newest + 6.0 - time.time())))
+    embeddings = {p.parent.relative_to(runs_dir).as_posix()
+                  for p in runs_dir.rglob("projector_config.pbtxt")}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        url = f"http://localhost:{port}/data/plugin"
+        if get_json(url + "s_listing").get(dashboard, {}).get("enabled") and (
+                dashboard != "projector" or embeddings <= set(get_json(url + "/projector/runs"))):
+            return
+        time.sleep(0.5)
