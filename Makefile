@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test unit kernel ray notebooks screenshots bench bench-sweep clean
+.PHONY: setup data run test unit kernel ray notebooks screenshots bench bench-sweep bench-memory clean
 
 setup: $(STAMP) data
 
@@ -59,6 +59,11 @@ bench: setup
 # Four configurations on fmtb sweep's local engine, then on Ray: the ratio (about 3 minutes).
 bench-sweep: setup
 	$(BIN)/fmtb bench --sweep
+
+# A learner's walk through the six notebooks in JupyterLab, kernels left running and
+# shut down after each notebook: peak memory (PSS) side by side (about 5 minutes).
+bench-memory: setup
+	$(BIN)/python -m fmtb.maintainer.memory
 
 clean:
 	rm -rf build .pytest_cache

@@ -13,6 +13,10 @@ printed side by side.
 
 PSS (``psutil``'s ``memory_full_info().pss``) counts a page shared by several
 processes once, split among them, so the parts add up to what the machine holds.
+It also splits pages with processes outside the walk that map the same files (other
+users' kernels, with the same torch): the walk's PSS is then lower than on an idle
+machine. The sum of RSS, printed beside it, does not depend on them (it counts a page
+shared by the walk's own processes once per process).
 """
 from __future__ import annotations
 
@@ -145,7 +149,7 @@ class Sampler(threading.Thread):
         import psutil
 
         parts = {"server": 0, "kernels": 0, "tensorboard": 0}
-        kernels = 0
+        kernels, rss = 0, 0
         seen = set()
         try:
             server = psutil.Process(self.server_pid)
@@ -164,9 +168,10 @@ class Sampler(threading.Thread):
             seen.add(p.pid)
             try:
                 cmd = " ".join(p.cmdline())
-                pss = p.memory_full_info().pss
+                full = p.memory_full_info()
             except psutil.Error:
                 continue  # ended while sampled
+            pss, rss = full.pss, rss + full.rss
             if p.pid == self.server_pid:
                 parts["server"] += pss
             elif "tensorboard" in cmd:
@@ -177,6 +182,7 @@ class Sampler(threading.Thread):
         result = {k: v / GB for k, v in parts.items()}
         result["total"] = sum(result.values())
         result["n_kernels"] = kernels
+        result["rss"] = rss / GB
         return result
 
     def run(self) -> None:
@@ -255,11 +261,12 @@ def main(argv=None) -> int:
     print(f"\npeak PSS, GB ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, "
           f"Python {sys.version.split()[0]}"
           + (f", train_subset {args.train_subset}" if args.train_subset else "") + ")")
-    print(f"{'walk':<12}{'total':>8}{'server':>8}{'kernels':>9}{'(n)':>5}{'tensorboard':>13}")
+    print(f"{'walk':<12}{'total':>8}{'server':>8}{'kernels':>9}{'(n)':>5}{'tensorboard':>13}"
+          f"{'RSS sum':>9}")
     for mode, w in walks.items():
         p = w["peak"]
         print(f"{mode:<12}{p['total']:>8.2f}{p['server']:>8.2f}{p['kernels']:>9.2f}"
-              f"{p['n_kernels']:>5}{p['tensorboard']:>13.2f}")
+              f"{p['n_kernels']:>5}{p['tensorboard']:>13.2f}{p['rss']:>9.2f}")
     print("\nminutes per notebook: " + "; ".join(
         f"{mode}: " + ", ".join(f"{n[:2]} {m:.1f}" for n, m in w["minutes"].items())
         for mode, w in walks.items()))
