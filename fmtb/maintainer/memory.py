@@ -255,8 +255,9 @@ def main(argv=None) -> int:
     for mode in ("keep", "shut-down"):
         if args.only and args.only != mode:
             continue
-        print(f"walk: {'each kernel shut down after its notebook' if mode == 'shut-down' else 'kernels left running'}",
-              flush=True)
+        how = ("each kernel shut down after its notebook" if mode == "shut-down"
+               else "kernels left running")
+        print(f"walk: {how}", flush=True)
         walks[mode] = walk(mode == "shut-down", notebooks_dir, root / "data", inject)
     print(f"\npeak PSS, GB ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, "
           f"Python {sys.version.split()[0]}"
