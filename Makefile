@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test lint unit kernel ray notebooks screenshots bench bench-sweep site clean
+.PHONY: setup data run test lint unit kernel ray notebooks screenshots bench bench-sweep bench-memory site clean
 
 setup: $(STAMP) data
 
@@ -70,6 +70,11 @@ bench-sweep: setup
 # docs/site.md says how and why.
 site: $(STAMP)
 	$(BIN)/python site/build.py
+
+# A learner's walk through the six notebooks in JupyterLab, kernels left running and
+# shut down after each notebook: peak memory (PSS) side by side (about 5 minutes).
+bench-memory: setup
+	$(BIN)/python -m fmtb.maintainer.memory
 
 clean:
 	rm -rf build .pytest_cache

@@ -318,6 +318,6 @@ def test_readme_ko_quick_start_gallery_and_errors():
     # the same pictures, captions naming the same tags (tests/test_pictures.py reads
     # the English captions' tags back from them)
     ko, en = pictures(readme_ko), pictures(readme)
-    assert len(ko) >= 10 and ko == {name: en.get(name) for name in ko}
+    assert len(ko) >= 1 and ko == {name: en.get(name) for name in ko}  # the gallery: docs/
     assert hangul_share(readme_ko) > 0.3
     assert "README.ko.md" in readme.splitlines()[2]

@@ -17,9 +17,11 @@ pytestmark = [pytest.mark.integration,
 
 
 def shown_pictures():
-    """(where, caption, picture) for every ![caption](picture) of the notebooks and README."""
+    """(where, caption, picture) for every ![caption](picture) of the notebooks, the
+    READMEs and the docs pages."""
     found = []
-    sources = [(ROOT / "README.md", ROOT / "README.md")]
+    sources = [(page, page) for page in [ROOT / "README.md", ROOT / "README.ko.md",
+                                          *sorted((ROOT / "docs").rglob("*.md"))]]
     for path in sorted((ROOT / "notebooks").glob("0[1-6]_*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "markdown":
