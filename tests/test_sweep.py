@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import sweep
+from fmtb import grid
 from fmtb.errors import UsageError
 from support import FMTB, assert_hparams_sessions, assert_refused, fmtb
 
@@ -17,11 +17,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_parse_grid_and_combinations():
-    grid = sweep.parse_grid(["lr=0.001,0.01", "momentum=0.9, 0.5"])
-    assert grid == {"lr": ["0.001", "0.01"], "momentum": ["0.9", "0.5"]}
-    combos = sweep.combinations(grid)
+    cells = grid.parse(["lr=0.001,0.01", "momentum=0.9, 0.5"])
+    assert cells == {"lr": ["0.001", "0.01"], "momentum": ["0.9", "0.5"]}
+    combos = grid.combinations(cells)
     assert len(combos) == 4 and combos[1] == {"lr": "0.001", "momentum": "0.5"}
-    assert sweep.run_name(combos[1]) == "lr_0.001-momentum_0.5"
+    assert grid.folder_name(combos[1]) == "lr_0.001-momentum_0.5"
 
 
 @pytest.mark.parametrize("items, message", [
@@ -31,7 +31,7 @@ def test_parse_grid_and_combinations():
 ])
 def test_malformed_grids(items, message):
     with pytest.raises(UsageError, match=message):
-        sweep.parse_grid(items)
+        grid.parse(items)
 
 
 @pytest.mark.parametrize("args, words", [
