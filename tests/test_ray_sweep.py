@@ -177,6 +177,40 @@ def test_devices_that_contradict_the_resources_are_refused(cpus, gpus, pairs, gr
     ray_sweep.check_options(2, 0, [("device", "cpu")], {})
 
 
+@pytest.mark.unit
+def test_an_unreachable_address_is_refused_in_one_line(tmp_path):
+    """Ray itself would wait for minutes, printing warnings that name another address."""
+    proc = subprocess.run(
+        [FMTB, "sweep", "--engine", "ray", "--address", "127.0.0.1:1", "--grid", "lr=0.01",
+         "-p", "train_subset", "1000", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=90, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert_refused(proc, "could not join the Ray cluster at 127.0.0.1:1: nothing answered "
+                         "within 10 s (Connection refused)", "ray start --head", command="sweep")
+    assert (proc.stdout + proc.stderr).strip().count("\n") == 0  # one line in all
+    assert list(tmp_path.iterdir()) == []  # no runs, and the sweep's $TMPDIR is gone
+
+
+@pytest.mark.unit
+def test_the_local_instance_token_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    token = tmp_path / ".ray" / "auth_token"
+    assert ray_sweep.private_token() == token  # none yet: made, private from the start
+    assert token.stat().st_mode & 0o777 == 0o600 and len(token.read_text()) == 64
+    token.chmod(0o644)  # as Ray writes it
+    made = token.read_text()
+    ray_sweep.private_token()
+    assert token.stat().st_mode & 0o777 == 0o600 and token.read_text() == made
+    elsewhere = tmp_path / "token"
+    elsewhere.write_text("abc")
+    elsewhere.chmod(0o640)
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(elsewhere))  # Ray reads this one instead
+    assert ray_sweep.private_token() == elsewhere and elsewhere.stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "in-the-environment")  # nothing on disk to guard
+    assert ray_sweep.private_token() is None
+
+
 # --- integration: real Ray ---------------------------------------------------------
 
 def _short_tmpdir() -> Path:
@@ -227,6 +261,36 @@ def test_ctrl_c_keeps_finished_trials_and_stops_the_local_instance(tmp_path, rea
     left = wait_for(lambda: not _ray_left(mark), 30)
     assert left, _ray_left(mark)
     assert list(tmp.iterdir()) == []  # the sweep's $TMPDIR (Ray's session folder in it)
+    tmp.rmdir()
+
+
+@pytest.mark.integration
+def test_sigkill_leaves_no_ray_process_and_no_temporary_folder(tmp_path, real_data_root):
+    """fmtb killed outright mid-trial: its reaper ends the local instance (Ray's agents,
+    workers, the trial's kernel) and removes the sweep's $TMPDIR within 30 s. The token
+    the instance relies on, readable by all before, is its owner's only."""
+    mark = f"ray-sigkill-{os.getpid()}"
+    tmp = _short_tmpdir()
+    token = tmp_path / "auth_token"
+    token.write_text("0123456789abcdef" * 4)
+    token.chmod(0o644)
+    env = {**marked_env(mark), "TMPDIR": str(tmp), "RAY_AUTH_TOKEN_PATH": str(token)}
+    env.pop("RAY_ADDRESS", None)
+    env.pop("RAY_AUTH_TOKEN", None)
+    proc = subprocess.Popen(
+        [FMTB, "sweep", "--engine", "ray", "--grid", "lr=0.01", *SMALL,
+         "--runs-dir", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert wait_for(lambda: _trials_running(mark), 300), "no trial started in 300 s"
+        assert token.stat().st_mode & 0o777 == 0o600
+        proc.kill()  # SIGKILL, to fmtb alone
+        proc.wait(timeout=10)
+        assert wait_for(lambda: not _ray_left(mark), 30), _ray_left(mark)
+        assert wait_for(lambda: list(tmp.iterdir()) == [], 10), list(tmp.iterdir())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     tmp.rmdir()
 
 
