@@ -3,14 +3,17 @@
 :func:`own_tmpdir` points ``$TMPDIR`` (for this process and all it starts) at a
 new folder and removes it at the end; the tests' root ``conftest.py`` uses it too.
 
-:func:`reaped_tmpdir` adds a guard for ``fmtb sweep``: every process fmtb starts
-from then on carries a mark in its environment (Ray's own processes, their
-workers, the kernels, TensorBoard), and a small reaper process, in a session of
-its own so that Ctrl-C and a closed terminal leave it be, waits for fmtb's end:
-it holds the read end of a pipe whose write end only fmtb holds, so it learns of
-any end, SIGKILL included. It then ends every process that carries the mark
-(SIGTERM, then SIGKILL) and removes the folder: the kernels' connection files (with
-their keys), a local Ray instance's session, the trials' folders.
+:func:`reaped_tmpdir` adds a guard for ``fmtb sweep``: a small reaper process, in
+a session of its own so that Ctrl-C and a closed terminal leave it be, watches
+fmtb's descendants (Ray's own processes, their workers, the kernels, TensorBoard)
+every :data:`POLL_S` seconds and waits for fmtb's end: it holds the read end of a
+pipe whose write end only fmtb holds, so it learns of any end, SIGKILL included.
+It then ends every descendant it saw that still runs, with what they started, and
+every process that carries the sweep's mark in its environment (SIGTERM, then
+SIGKILL), and removes the folder: the kernels' connection files (with their keys),
+a local Ray instance's session, the trials' folders. (The mark alone would not
+do: Ray's agents rename themselves, ``ray::DashboardAgent``, over their
+environment, and orphans lose their place in the tree.)
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from .folders import remove_tree
 
 MARK = "FMTB_SCRATCH"  # in the environment of every process a sweep starts
 GRACE_S = 5.0          # between the reaper's SIGTERM and its SIGKILL
+POLL_S = 1.0           # between two looks at fmtb's descendants
 
 
 @contextlib.contextmanager
@@ -88,14 +92,23 @@ def marked(mark: str, but: set[int] = frozenset()) -> list:
     return found
 
 
-def reap(parent: int, mark: str, folder: str) -> None:
-    """End every process carrying ``mark`` (but ``parent`` and this one), then remove
-    ``folder``. Killed processes may have started others meanwhile: look again."""
+def reap(parent: int, mark: str, folder: str, seen=()) -> None:
+    """End the processes ``seen`` that still run, what they started, and every process
+    carrying ``mark`` (but ``parent`` and this one), then remove ``folder``. Ended
+    processes may have started others meanwhile: look again."""
     import psutil
 
     spare = {parent, os.getpid()}
     for _ in range(5):
-        procs = marked(mark, spare)
+        procs = {p.pid: p for p in marked(mark, spare)}
+        for proc in seen:
+            try:
+                if proc.is_running() and proc.pid not in spare:
+                    procs[proc.pid] = proc
+                    procs.update((c.pid, c) for c in proc.children(recursive=True))
+            except psutil.Error:
+                pass  # ended meanwhile
+        procs = [p for pid, p in procs.items() if pid not in spare]
         if not procs:
             break
         for proc in procs:
@@ -110,10 +123,32 @@ def reap(parent: int, mark: str, folder: str) -> None:
         remove_tree(Path(folder))
 
 
+def watch(parent: int) -> list:
+    """fmtb's descendants, looked at every POLL_S seconds until fmtb closes this
+    process's stdin or dies: each that was seen."""
+    import select
+
+    import psutil
+
+    seen: dict[int, psutil.Process] = {}
+    try:
+        root = psutil.Process(parent)
+    except psutil.NoSuchProcess:
+        return []
+    while True:
+        try:
+            for proc in root.children(recursive=True):
+                if proc.pid not in seen or not seen[proc.pid].is_running():
+                    seen[proc.pid] = proc
+        except psutil.NoSuchProcess:  # fmtb is gone: its pipe says so next
+            pass
+        if select.select([sys.stdin], [], [], POLL_S)[0] and not os.read(sys.stdin.fileno(), 64):
+            return list(seen.values())
+
+
 def main(argv: list[str]) -> int:
     parent, mark, folder = int(argv[0]), argv[1], argv[2]
-    sys.stdin.buffer.read()  # until fmtb closes it, or dies
-    reap(parent, mark, folder)
+    reap(parent, mark, folder, watch(parent))
     return 0
 
 

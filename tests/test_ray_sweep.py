@@ -264,11 +264,25 @@ def test_ctrl_c_keeps_finished_trials_and_stops_the_local_instance(tmp_path, rea
     tmp.rmdir()
 
 
+def _running(procs) -> list:
+    import psutil
+
+    def running(proc) -> bool:
+        try:
+            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    return [p for p in procs if running(p)]
+
+
 @pytest.mark.integration
 def test_sigkill_leaves_no_ray_process_and_no_temporary_folder(tmp_path, real_data_root):
     """fmtb killed outright mid-trial: its reaper ends the local instance (Ray's agents,
     workers, the trial's kernel) and removes the sweep's $TMPDIR within 30 s. The token
     the instance relies on, readable by all before, is its owner's only."""
+    import psutil
+
     mark = f"ray-sigkill-{os.getpid()}"
     tmp = _short_tmpdir()
     token = tmp_path / "auth_token"
@@ -284,9 +298,15 @@ def test_sigkill_leaves_no_ray_process_and_no_temporary_folder(tmp_path, real_da
     try:
         assert wait_for(lambda: _trials_running(mark), 300), "no trial started in 300 s"
         assert token.stat().st_mode & 0o777 == 0o600
+        # Ray's agents write their names over their environment, mark included: they
+        # are found as fmtb's descendants, looked up before it dies
+        started = psutil.Process(proc.pid).children(recursive=True)
+        assert any(p.name().startswith("ray::") or "raylet" in p.name() for p in started)
         proc.kill()  # SIGKILL, to fmtb alone
         proc.wait(timeout=10)
         assert wait_for(lambda: not _ray_left(mark), 30), _ray_left(mark)
+        assert wait_for(lambda: not _running(started), 30), [
+            (p.pid, p.name()) for p in _running(started)]
         assert wait_for(lambda: list(tmp.iterdir()) == [], 10), list(tmp.iterdir())
     finally:
         if proc.poll() is None:
