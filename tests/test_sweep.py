@@ -1,6 +1,7 @@
 """fmtb sweep: grids checked like fmtb run, one run per combination, HParams filled;
 engines behind one interface, with no import cycle among fmtb's modules."""
 import ast
+import json
 import os
 import shutil
 import signal
@@ -169,7 +170,9 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
     assert other.returncode == 0, other.stdout + other.stderr
     for runs in ("runs", "b"):
         copy = tmp_path / runs / "sweep_1" / "lr_0.001" / "06_assess_the_model.ipynb"
-        assert f"runs_dir = \"{tmp_path / runs / 'sweep_1'}\"" in copy.read_text()
+        injected = [cell for cell in json.loads(copy.read_text())["cells"]
+                    if "injected-parameters" in cell["metadata"].get("tags", [])]
+        assert f'runs_dir = "{tmp_path / runs / "sweep_1"}"' in "".join(injected[0]["source"])
     assert _tree(paths.build_dir()) <= build
     # the sweep's TensorBoard servers (and this test's) are gone; found by their logdir,
     # not by what else runs on the machine
