@@ -283,3 +283,29 @@ def test_a_large_grid_on_a_terminal_asks(answer, started, tmp_path):
     else:
         assert "Sweep of 21 configurations (lr: 7 values, seed: 3 values)" in out
         assert proc.returncode == 1 and out.count(" FAILED after ") == 21, out
+
+
+@pytest.mark.integration
+def test_sigkill_leaves_no_kernel_and_no_temporary_folder(tmp_path, real_data_root):
+    """fmtb killed outright mid-trial: the sweep's reaper ends the kernel and removes
+    the sweep's $TMPDIR, with the kernel's connection file (its keys)."""
+    tmp = Path(tempfile.mkdtemp(prefix="k"))
+    proc = subprocess.Popen(
+        [FMTB, "sweep", "--grid", "lr=0.001", *SMALL, "--runs-dir", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp)})
+    try:
+        deadline = time.monotonic() + 300
+        while not list(tmp.rglob("*.json")):
+            assert time.monotonic() < deadline and proc.poll() is None, "no kernel in 300 s"
+            time.sleep(0.2)
+        time.sleep(1)
+        proc.kill()  # SIGKILL, to fmtb alone
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while list(tmp.iterdir()) or _processes_naming(tmp):
+            assert time.monotonic() < deadline, (list(tmp.rglob("*")), _processes_naming(tmp))
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    tmp.rmdir()
