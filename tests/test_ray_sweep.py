@@ -94,6 +94,12 @@ def test_an_archive_is_laid_out_as_the_local_engine_writes(tmp_path):
     assert (out / "lr_0.01" / "05_track_training.ipynb").read_text() == "{}"
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.01"]  # nothing left over
 
+    # without --out: the executed notebooks beside the run, which still appears whole
+    ray_sweep.unpack(ray_sweep.Outcome("lr_0.1", "n", 1.0, archive), sweep_dir, sweep_dir)
+    assert sorted(p.name for p in (sweep_dir / "lr_0.1").iterdir()) == [
+        "05_track_training.ipynb", "sub"]
+    assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.01", "lr_0.1"]
+
 
 @pytest.mark.unit
 @pytest.mark.parametrize("name, kind, words", [
