@@ -2,23 +2,24 @@
 
 :class:`RayEngine` implements :class:`fmtb.engine.Engine`. A task runs notebooks
 05 and 06 with papermill on whatever node Ray picks, as the local engine does
-(:func:`fmtb.trials.train_and_assess`). No shared
-filesystem is assumed: the task makes sure of the data on its node
-(:func:`fmtb.fetch.ensure_data`: the files there, the mirror or a download,
-SHA-256 checked), writes its run to a folder of its own there, and returns the
-run folder and the executed notebooks as one archive, the metrics beside it.
-The driver (this ``fmtb``) lays them out as the local engine does:
-``<runs_dir>/sweep_N/<name>/`` and ``<out>/<name>/``.
+(:func:`fmtb.trials.train_and_assess`). No shared filesystem is assumed: the
+task makes sure of the data on its node (:func:`fmtb.fetch.ensure_data`: the
+files there, the mirror or a download, SHA-256 checked), writes its run to a
+folder of its own there, and returns the run folder and the executed notebooks
+as one archive, the metrics beside it. The driver (this ``fmtb``) lays them out
+as the local engine does: ``<runs_dir>/sweep_N/<name>/``, the executed notebooks
+in it or in ``<out>/<name>/``; tarfile's ``data`` filter and :func:`_only_runs`
+let nothing else out of an archive.
 
 Without an address (``--address`` or Ray's own ``$RAY_ADDRESS``) a local Ray
 instance is started for the sweep and stopped after it; with one, the sweep
 joins that cluster, whose nodes need this project installed (see the README);
-an address where nothing answers within :data:`CONNECT_TIMEOUT_S` is refused in
-one line. A local instance relies on Ray's token (``~/.ray/auth_token``): fmtb
-makes sure only its owner can read it.
-A task whose worker process dies is run again once by Ray (``max_retries=1``),
-then reported. Ctrl-C cancels the tasks still running, keeps the finished ones
-and, for a local instance, stops Ray.
+an address where nothing answers within :data:`CONNECT_TIMEOUT_S` seconds is
+refused in one line. A local instance relies on Ray's token
+(``~/.ray/auth_token``): fmtb makes sure only its owner can read it. A task
+whose worker process dies is run again once by Ray (``max_retries=1``), then
+reported. Ctrl-C cancels the tasks still running, keeps the finished ones and,
+for a local instance, stops Ray.
 """
 from __future__ import annotations
 
