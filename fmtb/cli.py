@@ -107,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", metavar="DIR",
                    help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
     p.add_argument("--out", metavar="DIR",
-                   help="executed notebooks, in DIR/<name> (default: beside each "
-                        "configuration's run, in its folder in the sweep's)")
+                   help="executed notebooks go to DIR/<name> (default: into each "
+                        "configuration's run folder, beside its event files)")
     p.add_argument("--engine", choices=sweep.ENGINES, default="local",
                    help="local: one configuration after another on this machine (default); "
                         "ray: each a Ray task, on a local Ray instance or a cluster "
