@@ -43,8 +43,9 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     return sweep.sweep(args.grid, args.param or [], runs_dir=args.runs_dir, out=args.out,
-                       progress=not args.quiet, engine=args.engine, address=args.address,
-                       cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
+                       bars=not args.quiet, engine=args.engine, address=args.address,
+                       cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+                       yes=args.yes)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", metavar="DIR",
                    help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
     p.add_argument("--out", metavar="DIR",
-                   help="executed notebooks (default: build/executed/sweep_N)")
+                   help="executed notebooks go to DIR/<name> (default: into each "
+                        "configuration's run folder, beside its event files)")
     p.add_argument("--engine", choices=sweep.ENGINES, default="local",
                    help="local: one configuration after another on this machine (default); "
                         "ray: each a Ray task, on a local Ray instance or a cluster "
@@ -113,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-trial", type=float, default=0, metavar="N",
                    help="with --engine ray: GPUs for each configuration (default: 0, "
                         "the CPU); more than 0 trains on CUDA")
+    p.add_argument("-y", "--yes", action="store_true",
+                   help=f"start a grid of more than {sweep.LARGE} configurations without "
+                        f"asking (off a terminal it is refused without)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
 

@@ -1,27 +1,34 @@
 """``fmtb sweep --engine ray``: one Ray task per combination of the grid.
 
-A task runs notebooks 05 and 06 with papermill on whatever node Ray picks, with
-the local engine's code (:func:`fmtb.sweep.train_and_assess`). No shared
-filesystem is assumed: the task makes sure of the data on its node
-(:func:`fmtb.fetch.ensure_data`: the files there, the mirror or a download,
-SHA-256 checked), writes its run to a folder of its own there, and returns the
-run folder and the executed notebooks as one archive, the metrics beside it.
-The driver (this ``fmtb``) lays them out as the local engine does:
-``<runs_dir>/sweep_N/<name>/`` and ``<out>/<name>/``.
+:class:`RayEngine` implements :class:`fmtb.engine.Engine`. A task runs notebooks
+05 and 06 with papermill on whatever node Ray picks, as the local engine does
+(:func:`fmtb.trials.train_and_assess`). No shared filesystem is assumed: the
+task makes sure of the data on its node (:func:`fmtb.fetch.ensure_data`: the
+files there, the mirror or a download, SHA-256 checked), writes its run to a
+folder of its own there, and returns the run folder and the executed notebooks
+as one archive, the metrics beside it. The driver (this ``fmtb``) lays them out
+as the local engine does: ``<runs_dir>/sweep_N/<name>/``, the executed notebooks
+in it or in ``<out>/<name>/``; tarfile's ``data`` filter and :func:`_only_runs`
+let nothing else out of an archive.
 
 Without an address (``--address`` or Ray's own ``$RAY_ADDRESS``) a local Ray
 instance is started for the sweep and stopped after it; with one, the sweep
-joins that cluster, whose nodes need this project installed (see the README).
-A task whose worker process dies is run again once by Ray (``max_retries=1``),
-then reported. Ctrl-C cancels the tasks still running, keeps the finished ones
-and, for a local instance, stops Ray.
+joins that cluster, whose nodes need this project installed (see the README);
+an address where nothing answers within :data:`CONNECT_TIMEOUT_S` seconds is
+refused in one line. A local instance relies on Ray's token
+(``~/.ray/auth_token``): fmtb makes sure only its owner can read it. A task
+whose worker process dies is run again once by Ray (``max_retries=1``), then
+reported. Ctrl-C cancels the tasks still running, keeps the finished ones and,
+for a local instance, stops Ray.
 """
 from __future__ import annotations
 
 import io
 import os
+import secrets
 import shutil
 import socket
+import stat
 import tarfile
 import tempfile
 import time
@@ -31,11 +38,15 @@ from pathlib import Path
 
 from fmtb_helpers.data import DataError
 
-from . import fetch, folders, params, runner, sweep
+from . import fetch, folders, params, runner
+from .engine import Engine
 from .errors import NotebookFailed, UsageError
+from .grid import folder_name
+from .trials import NOTEBOOKS, Tally, train_and_assess
 
 INSTALL = "pip install -e '.[ray]' (or: make ray)"
 RETRIES = 1  # a task whose worker dies runs once more, then is reported
+CONNECT_TIMEOUT_S = 10  # for the cluster at --address to answer at all
 
 
 def import_ray(local: bool):
@@ -89,7 +100,7 @@ def trial_pairs(pairs: list[tuple[str, str]], combo: dict[str, str], cpus_per_tr
 @dataclass(frozen=True)
 class Trial:
     """What a task is given: one combination."""
-    name: str                          # its folder, sweep.run_name(combo)
+    name: str                          # its folder, grid.folder_name(combo)
     pairs: tuple[tuple[str, str], ...]  # its parameters, as -p pairs
     sweep_name: str                    # sweep_N: the node's folders are named the same
     sweep_id: str                      # this sweep among others, on any node
@@ -139,10 +150,10 @@ def run_trial(trial: Trial) -> Outcome:
         metrics = error = failed_copy = None
         try:
             pairs = list(trial.pairs)
-            declarations = params.merge(params.declared(nb) for nb in runner.select(sweep.NOTEBOOKS))
+            declarations = params.merge(params.declared(nb) for nb in runner.select(NOTEBOOKS))
             root = runner.data_root(params.parse(pairs, declarations), declarations)
             fetch.ensure_data(root)
-            metrics = sweep.train_and_assess(trial.name, pairs, runs, out)
+            metrics = train_and_assess(trial.name, pairs, runs, out)
         except NotebookFailed as exc:
             error, failed_copy = exc.summary, exc.copy and Path(exc.copy).name
         except (UsageError, DataError, params.ParameterError) as exc:
@@ -156,33 +167,52 @@ def run_trial(trial: Trial) -> Outcome:
 
 # --- on the driver ------------------------------------------------------------
 
-def _members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    """The archive's files and folders, refused if one would land outside the folder it
-    is unpacked in (an absolute path, a ``..``) or is anything else (a link, a device)."""
-    members = tar.getmembers()
-    for member in members:
-        parts = Path(member.name).parts
-        if (member.name.startswith("/") or ".." in parts or not parts
-                or parts[0] not in (RUN, EXECUTED) or not (member.isfile() or member.isdir())):
-            raise tarfile.TarError(f"the archive holds {member.name!r}, which is not a file "
-                                   f"or folder of a run")
-    return members
+class NotARunError(tarfile.FilterError):
+    """An archive member that is no file or folder of a run."""
+
+    def __init__(self, member: tarfile.TarInfo):
+        super().__init__(f"the archive holds {member.name!r}, which is not a file or "
+                         f"folder of a run")
+        self.tarinfo = member
+
+
+def _only_runs(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+    """tarfile's ``data`` filter (nothing outside the folder it is unpacked in, no
+    absolute paths, links or devices that point out, no special modes), and then
+    only plain files and folders under the archive's two folders."""
+    member = tarfile.data_filter(member, dest)
+    parts = Path(member.name).parts
+    if not parts or parts[0] not in (RUN, EXECUTED) or not (member.isfile() or member.isdir()):
+        raise NotARunError(member)
+    return member
 
 
 def unpack(outcome: Outcome, sweep_dir: Path, out_dir: Path) -> None:
     """Lay a task's archive out as the local engine would have written it: the executed
-    notebooks first, then the run folder, which appears whole (one rename)."""
+    notebooks first, then the run folder, which appears whole (one rename). With
+    ``out_dir`` the sweep's folder, the executed notebooks go into the run folder."""
     incoming = Path(tempfile.mkdtemp(prefix=f".incoming-{outcome.name}-", dir=sweep_dir))
     try:
         with tarfile.open(fileobj=io.BytesIO(outcome.archive), mode="r:gz") as tar:
-            tar.extractall(incoming, members=_members(tar))
-        if (incoming / EXECUTED).is_dir():
+            tar.extractall(incoming, filter=_only_runs)
+        run, executed = incoming / RUN, incoming / EXECUTED
+        if executed.is_dir() and out_dir == sweep_dir:
+            folders.make(run)
+            for copy in executed.iterdir():
+                os.replace(copy, run / copy.name)
+        elif executed.is_dir():
             folders.make(out_dir)
-            shutil.copytree(incoming / EXECUTED, out_dir / outcome.name, dirs_exist_ok=True)
-        if (incoming / RUN).is_dir():
-            os.replace(incoming / RUN, sweep_dir / outcome.name)
+            shutil.copytree(executed, out_dir / outcome.name, dirs_exist_ok=True)
+        if run.is_dir():
+            os.replace(run, sweep_dir / outcome.name)
     finally:
         folders.remove_tree(incoming)
+
+
+def check_tarfile_filter() -> None:
+    if not hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later have it
+        raise UsageError("--engine ray needs a Python with tarfile's data filter (3.10.12, "
+                         "3.11.4, 3.12 or later) to unpack the trials' runs safely")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -205,9 +235,9 @@ def _task_failure(ray, exc: BaseException) -> str:
 LOCAL = "local"  # --address local: a local instance, whatever $RAY_ADDRESS says
 
 
-def joins(address: str | None) -> str | None:
-    """The cluster a sweep joins: ``--address``, else Ray's ``$RAY_ADDRESS`` (as Ray's
-    own ``ray.init()`` reads it; a Ray job sets it), unless that names a job server
+def cluster_address(address: str | None) -> str | None:
+    """The address of the cluster a sweep joins: ``--address``, else Ray's
+    ``$RAY_ADDRESS`` (as Ray's own ``ray.init()`` reads it; a Ray job sets it), unless that names a job server
     (``http://...:8265``, for ``ray job submit``); None: it starts a local instance."""
     if address == LOCAL:
         return None
@@ -217,21 +247,78 @@ def joins(address: str | None) -> str | None:
     return from_env if from_env and not from_env.startswith(("http://", "https://")) else None
 
 
-class Cluster:
-    """The Ray cluster of one sweep: joined (``address``) or started here, and left
+def unanswered(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Why nothing accepts a connection at ``address``'s host and port within
+    ``timeout`` seconds (Ray itself would wait for minutes), or None: something does,
+    or the address is one Ray resolves itself (``auto``)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except socket.gaierror as exc:
+        return f"no such host ({exc.strerror})"
+    except TimeoutError:
+        return "timed out"
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def private_token() -> Path | None:
+    """Make sure the token a local instance relies on is readable by its owner only:
+    Ray writes ``~/.ray/auth_token`` (or ``$RAY_AUTH_TOKEN_PATH``) readable by all
+    when it creates one. fmtb creates it itself, 0600, as Ray would (256 random bits),
+    or narrows an existing one of this user's. None: the token is in the
+    environment (``$RAY_AUTH_TOKEN``)."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return None
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    try:
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            if path.stat().st_uid != os.getuid():
+                raise UsageError(f"Ray's token {path} can be read by others, and is not "
+                                 f"yours to change: chmod 600 {path} as its owner")
+            path.chmod(0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot make Ray's token {path} private: "
+                         f"{exc.strerror or exc}") from None
+    return path
+
+
+class RayEngine(Engine):
+    """The Ray cluster of one sweep: joined (``--address``) or started here, and left
     or stopped at the end, Ctrl-C included. Entering checks that a trial fits on it."""
 
-    def __init__(self, ray, address: str | None, cpus_per_trial: int, gpus_per_trial: float,
-                 log=print):
-        self.ray, self.log = ray, log
-        self.address = joins(address)
-        self.cpus, self.gpus = cpus_per_trial, gpus_per_trial
-        self.resources: dict = {}
+    runs_here = False  # the nodes check their own devices and cores
 
-    def __enter__(self) -> "Cluster":
+    def __init__(self, options, log=print):
+        super().__init__(options, log)
+        self.address = cluster_address(options.address)
+        self.cpus, self.gpus = options.cpus_per_trial, options.gpus_per_trial
+        self.resources: dict = {}
+        self.ray = None
+
+    def check(self, grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
+        check_options(self.cpus, self.gpus, pairs, grid)
+        check_tarfile_filter()
+        self.ray = import_ray(local=not self.address)  # one line if missing
+
+    def __enter__(self) -> "RayEngine":
         ray = self.ray
         options = {"log_to_driver": False, "configure_logging": False}
         if self.address:
+            why = unanswered(self.address)
+            if why:
+                raise UsageError(f"could not join the Ray cluster at {self.address}: nothing "
+                                 f"answered within {CONNECT_TIMEOUT_S} s ({why}); check the "
+                                 f"address and that Ray runs there (ray start --head)")
             self.log(f"Joining the Ray cluster at {self.address} ...", flush=True)
             try:
                 ray.init(address=self.address, **options)
@@ -239,6 +326,7 @@ class Cluster:
                 raise UsageError(f"could not join the Ray cluster at {self.address}: "
                                  f"{_first_line(exc)}") from exc
         else:
+            private_token()
             self.log("Starting a local Ray instance for this sweep ...", flush=True)
             try:
                 ray.init(address="local", include_dashboard=False, **options)
@@ -253,10 +341,10 @@ class Cluster:
             self.resources = ray.cluster_resources()
             self._check_fit()
             self.task = ray.remote(run_trial)
-            self.options = {"num_cpus": self.cpus, "num_gpus": self.gpus,
-                            "max_retries": RETRIES, "retry_exceptions": False}
+            self.task_options = {"num_cpus": self.cpus, "num_gpus": self.gpus,
+                                 "max_retries": RETRIES, "retry_exceptions": False}
             try:  # Ray checks the options here, before the sweep claims its folder
-                self.task.options(**self.options)
+                self.task.options(**self.task_options)
             except ValueError as exc:
                 raise UsageError(f"Ray refuses these resources: {_first_line(exc)}") from exc
         except BaseException:
@@ -291,26 +379,26 @@ class Cluster:
         each = f"{self.cpus} CPU{'s' * (self.cpus > 1)}" + (
             f" and {self.gpus:g} GPU{'s' * (self.gpus != 1)}" if self.gpus else "")
         fits = f"up to {at_once} at once" if at_once > 0 else "none fits yet"
-        return f"{what} ({cpus:g} CPUs, {gpus:g} GPUs): {fits}, {each} each"
+        return f"on Ray, {what} ({cpus:g} CPUs, {gpus:g} GPUs): {fits}, {each} each"
 
-    def run_all(self, combos: list[dict[str, str]], pairs: list[tuple[str, str]],
-                sweep_dir: Path, out_dir: Path, lines: "sweep.Progress") -> None:
+    def run(self, combos: list[dict[str, str]], pairs: list[tuple[str, str]],
+            sweep_dir: Path, out_dir: Path, tally: Tally) -> None:
         """Submit every combination, then report and lay out each as it finishes."""
         ray = self.ray
         submitted = time.perf_counter()
         sweep_id = uuid.uuid4().hex[:12]
         pending = {}
         for combo in combos:
-            name = sweep.run_name(combo)
+            name = folder_name(combo)
             trial = Trial(name, tuple(trial_pairs(pairs, combo, self.cpus, self.gpus)),
                           sweep_dir.name, sweep_id)
-            task = self.task.options(**self.options, name=f"fmtb-trial-{name}")
+            task = self.task.options(**self.task_options, name=f"fmtb-trial-{name}")
             pending[task.remote(trial)] = name
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
                 for ref in ready:
-                    self._report(ref, pending.pop(ref), submitted, sweep_dir, out_dir, lines)
+                    self._report(ref, pending.pop(ref), submitted, sweep_dir, out_dir, tally)
         finally:
             if pending:  # Ctrl-C, or a failure here: end what still runs
                 self._cancel(list(pending))
@@ -327,13 +415,13 @@ class Cluster:
             ray.cancel(ref, force=True)
 
     def _report(self, ref, name: str, submitted: float, sweep_dir: Path, out_dir: Path,
-                lines: "sweep.Progress") -> None:
+                tally: Tally) -> None:
         ray = self.ray
         try:
             outcome = ray.get(ref)
         except ray.exceptions.RayError as exc:
             seconds = time.perf_counter() - submitted
-            said = lines.outcome(name, seconds, error=_task_failure(ray, exc))
+            said = tally.outcome(name, seconds, error=_task_failure(ray, exc))
             node = ""
         else:
             error = outcome.error
@@ -343,7 +431,7 @@ class Cluster:
                 unpack(outcome, sweep_dir, out_dir)
             except (OSError, tarfile.TarError) as exc:  # a full disk, a bad archive
                 error = f"its run could not be laid out in {sweep_dir}: {_first_line(exc)}"
-            said = lines.outcome(name, outcome.seconds, outcome.metrics if error is None
+            said = tally.outcome(name, outcome.seconds, outcome.metrics if error is None
                                  else None, error)
             node = f" on {outcome.node}" if self.address else ""
-        lines.log(f"[{lines.done}/{lines.total}] {name}{node} {said}", flush=True)
+        tally.log(f"[{tally.done}/{tally.total}] {name}{node} {said}", flush=True)

@@ -7,6 +7,7 @@ either starts carries a mark in its environment, so the tests can tell that none
 left (see ``support.processes_marked``)."""
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import ray_sweep, sweep
+from fmtb import params, ray_sweep, trials
 from fmtb.errors import NotebookFailed, UsageError
 from support import (FMTB, assert_hparams_sessions, assert_refused, fmtb, marked_env,
                      processes_marked, wait_for)
@@ -60,10 +61,10 @@ def test_on_ray_the_nodes_check_devices_and_cores():
     """A driver without a GPU may sweep on GPU nodes: only the node can tell."""
     declarations = {"device": "auto", "num_threads": 1}
     pairs = [("device", "cuda"), ("num_threads", "512")]
-    values = sweep.params.parse(pairs, declarations, on_this_machine=False)
+    values = params.parse(pairs, declarations, on_this_machine=False)
     assert values == {"device": "cuda", "num_threads": 512}
-    with pytest.raises(sweep.params.ParameterError, match="num_threads must be at most"):
-        sweep.params.parse([("num_threads", "512")], declarations)
+    with pytest.raises(params.ParameterError, match="num_threads must be at most"):
+        params.parse([("num_threads", "512")], declarations)
 
 
 @pytest.mark.unit
@@ -93,23 +94,37 @@ def test_an_archive_is_laid_out_as_the_local_engine_writes(tmp_path):
     assert (out / "lr_0.01" / "05_track_training.ipynb").read_text() == "{}"
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.01"]  # nothing left over
 
+    # without --out: the executed notebooks beside the run, which still appears whole
+    ray_sweep.unpack(ray_sweep.Outcome("lr_0.1", "n", 1.0, archive), sweep_dir, sweep_dir)
+    assert sorted(p.name for p in (sweep_dir / "lr_0.1").iterdir()) == [
+        "05_track_training.ipynb", "sub"]
+    assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.01", "lr_0.1"]
+
 
 @pytest.mark.unit
-@pytest.mark.parametrize("name, kind", [
-    ("run/../../escaped", tarfile.REGTYPE),
-    ("/tmp/escaped", tarfile.REGTYPE),
-    ("elsewhere/file", tarfile.REGTYPE),
-    ("run/link", tarfile.SYMTYPE),
+@pytest.mark.parametrize("name, kind, words", [
+    ("run/../../escaped", tarfile.REGTYPE, "'run/../../escaped' would be extracted to"),
+    ("/tmp/escaped", tarfile.REGTYPE, "'tmp/escaped', which is not a file or folder of a run"),
+    ("elsewhere/file", tarfile.REGTYPE, "'elsewhere/file', which is not a file or folder of"),
+    ("run/link", tarfile.SYMTYPE, "'run/link' is a link to an absolute path"),
+    ("run/inside", tarfile.LNKTYPE, "'run/inside', which is not a file or folder of a run"),
 ])
-def test_an_archive_cannot_write_outside_its_folders(name, kind, tmp_path):
+def test_an_archive_cannot_write_outside_its_folders(name, kind, words, tmp_path):
+    """tarfile's data filter refuses what would land outside, ours all but the runs'
+    files and folders; nothing is written in either case."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        if kind == tarfile.LNKTYPE:  # a hard link to a file of the run: inside, but a link
+            target = tarfile.TarInfo("run/file")
+            target.size = 1
+            tar.addfile(target, io.BytesIO(b"x"))
         info = tarfile.TarInfo(name)
-        info.type, info.size, info.linkname = kind, 0 if kind == tarfile.SYMTYPE else 1, "/etc"
-        tar.addfile(info, None if kind == tarfile.SYMTYPE else io.BytesIO(b"x"))
+        info.type, info.size = kind, 0 if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else 1
+        info.linkname = "run/file" if kind == tarfile.LNKTYPE else "/etc"
+        tar.addfile(info, None if info.size == 0 else io.BytesIO(b"x"))
     sweep_dir = tmp_path / "runs" / "sweep_1"
     sweep_dir.mkdir(parents=True)
-    with pytest.raises(tarfile.TarError, match="not a file or folder of a run"):
+    with pytest.raises(tarfile.FilterError, match=re.escape(words)):
         ray_sweep.unpack(ray_sweep.Outcome("a", "n", 1.0, buffer.getvalue()), sweep_dir,
                          tmp_path / "out")
     assert not (tmp_path / "runs" / "escaped").exists()
@@ -119,7 +134,7 @@ def test_an_archive_cannot_write_outside_its_folders(name, kind, tmp_path):
 @pytest.mark.unit
 def test_progress_lines_say_metrics_time_and_what_is_left():
     said = []
-    lines = sweep.Progress(3, said.append)
+    lines = trials.Tally(3, said.append)
     metrics = {"hparam/test accuracy": 0.6962, "hparam/test loss": 0.8571}
     first = lines.outcome("a", 41.2, metrics)
     assert first.startswith("done in 41 s: test accuracy 69.6%, test loss 0.857 (2 left, about ")
@@ -151,7 +166,7 @@ def test_which_cluster_a_sweep_joins(address, env, joined, monkeypatch):
         monkeypatch.delenv("RAY_ADDRESS", raising=False)
     else:
         monkeypatch.setenv("RAY_ADDRESS", env)
-    assert ray_sweep.joins(address) == joined
+    assert ray_sweep.cluster_address(address) == joined
 
 
 @pytest.mark.unit
@@ -166,6 +181,40 @@ def test_devices_that_contradict_the_resources_are_refused(cpus, gpus, pairs, gr
         ray_sweep.check_options(cpus, gpus, pairs, grid)
     ray_sweep.check_options(1, 0.25, [("device", "auto")], {})  # these are fine
     ray_sweep.check_options(2, 0, [("device", "cpu")], {})
+
+
+@pytest.mark.unit
+def test_an_unreachable_address_is_refused_in_one_line(tmp_path):
+    """Ray itself would wait for minutes, printing warnings that name another address."""
+    proc = subprocess.run(
+        [FMTB, "sweep", "--engine", "ray", "--address", "127.0.0.1:1", "--grid", "lr=0.01",
+         "-p", "train_subset", "1000", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=90, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert_refused(proc, "could not join the Ray cluster at 127.0.0.1:1: nothing answered "
+                         "within 10 s (Connection refused)", "ray start --head", command="sweep")
+    assert (proc.stdout + proc.stderr).strip().count("\n") == 0  # one line in all
+    assert list(tmp_path.iterdir()) == []  # no runs, and the sweep's $TMPDIR is gone
+
+
+@pytest.mark.unit
+def test_the_local_instance_token_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    token = tmp_path / ".ray" / "auth_token"
+    assert ray_sweep.private_token() == token  # none yet: made, private from the start
+    assert token.stat().st_mode & 0o777 == 0o600 and len(token.read_text()) == 64
+    token.chmod(0o644)  # as Ray writes it
+    made = token.read_text()
+    ray_sweep.private_token()
+    assert token.stat().st_mode & 0o777 == 0o600 and token.read_text() == made
+    elsewhere = tmp_path / "token"
+    elsewhere.write_text("abc")
+    elsewhere.chmod(0o640)
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(elsewhere))  # Ray reads this one instead
+    assert ray_sweep.private_token() == elsewhere and elsewhere.stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "in-the-environment")  # nothing on disk to guard
+    assert ray_sweep.private_token() is None
 
 
 # --- integration: real Ray ---------------------------------------------------------
@@ -218,6 +267,56 @@ def test_ctrl_c_keeps_finished_trials_and_stops_the_local_instance(tmp_path, rea
     left = wait_for(lambda: not _ray_left(mark), 30)
     assert left, _ray_left(mark)
     assert list(tmp.iterdir()) == []  # the sweep's $TMPDIR (Ray's session folder in it)
+    tmp.rmdir()
+
+
+def _running(procs) -> list:
+    import psutil
+
+    def running(proc) -> bool:
+        try:
+            return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    return [p for p in procs if running(p)]
+
+
+@pytest.mark.integration
+def test_sigkill_leaves_no_ray_process_and_no_temporary_folder(tmp_path, real_data_root):
+    """fmtb killed outright mid-trial: its reaper ends the local instance (Ray's agents,
+    workers, the trial's kernel) and removes the sweep's $TMPDIR within 30 s. The token
+    the instance relies on, readable by all before, is its owner's only."""
+    import psutil
+
+    mark = f"ray-sigkill-{os.getpid()}"
+    tmp = _short_tmpdir()
+    token = tmp_path / "auth_token"
+    token.write_text("0123456789abcdef" * 4)
+    token.chmod(0o644)
+    env = {**marked_env(mark), "TMPDIR": str(tmp), "RAY_AUTH_TOKEN_PATH": str(token)}
+    env.pop("RAY_ADDRESS", None)
+    env.pop("RAY_AUTH_TOKEN", None)
+    proc = subprocess.Popen(
+        [FMTB, "sweep", "--engine", "ray", "--grid", "lr=0.01", *SMALL,
+         "--runs-dir", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert wait_for(lambda: _trials_running(mark), 300), "no trial started in 300 s"
+        assert token.stat().st_mode & 0o777 == 0o600
+        # Ray's agents write their names over their environment, mark included: they
+        # are found as fmtb's descendants, looked up before it dies
+        started = psutil.Process(proc.pid).children(recursive=True)
+        assert any(p.name().startswith("ray::") or "raylet" in p.name() for p in started)
+        proc.kill()  # SIGKILL, to fmtb alone
+        proc.wait(timeout=10)
+        assert wait_for(lambda: not _ray_left(mark), 30), _ray_left(mark)
+        assert wait_for(lambda: not _running(started), 30), [
+            (p.pid, p.name()) for p in _running(started)]
+        assert wait_for(lambda: list(tmp.iterdir()) == [], 10), list(tmp.iterdir())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     tmp.rmdir()
 
 
