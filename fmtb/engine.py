@@ -43,7 +43,7 @@ class Engine(abc.ABC):
     def check(self, grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
         """Refuse (UsageError) options this engine cannot honour; writes nothing."""
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -33,7 +33,7 @@ def parse(items: list[str]) -> dict[str, list[str]]:
 
 def combinations(grid: dict[str, list[str]]) -> list[dict[str, str]]:
     names = list(grid)
-    return [dict(zip(names, values)) for values in itertools.product(*grid.values())]
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
 def folder_name(combo: dict[str, str]) -> str:
@@ -70,7 +70,7 @@ def check(grid: dict[str, list[str]], pairs: list[tuple[str, str]],
                     raise params.ParameterError(
                         f"--grid {name} gives {value!r} twice ({values[parsed.index(value)]!r} "
                         f"and {values[i]!r}); give each value once")
-            parsed_values[name] = dict(zip(values, parsed))
+            parsed_values[name] = dict(zip(values, parsed, strict=True))
         common = params.parse(pairs, declared, runs_here)
     except params.ParameterError as exc:
         raise UsageError(str(exc)) from None

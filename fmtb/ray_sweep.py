@@ -237,8 +237,9 @@ LOCAL = "local"  # --address local: a local instance, whatever $RAY_ADDRESS says
 
 def cluster_address(address: str | None) -> str | None:
     """The address of the cluster a sweep joins: ``--address``, else Ray's
-    ``$RAY_ADDRESS`` (as Ray's own ``ray.init()`` reads it; a Ray job sets it), unless that names a job server
-    (``http://...:8265``, for ``ray job submit``); None: it starts a local instance."""
+    ``$RAY_ADDRESS`` (as Ray's own ``ray.init()`` reads it; a Ray job sets it), unless
+    that names a job server (``http://...:8265``, for ``ray job submit``); None: it
+    starts a local instance."""
     if address == LOCAL:
         return None
     if address:
@@ -310,7 +311,7 @@ class RayEngine(Engine):
         check_tarfile_filter()
         self.ray = import_ray(local=not self.address)  # one line if missing
 
-    def __enter__(self) -> "RayEngine":
+    def __enter__(self) -> RayEngine:
         ray = self.ray
         options = {"log_to_driver": False, "configure_logging": False}
         if self.address:

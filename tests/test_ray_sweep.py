@@ -20,8 +20,16 @@ import pytest
 
 from fmtb import params, ray_sweep, trials
 from fmtb.errors import NotebookFailed, UsageError
-from support import (FMTB, assert_hparams_sessions, assert_refused, fmtb, marked_env,
-                     processes_marked, wait_for)
+
+from support import (
+    FMTB,
+    assert_hparams_sessions,
+    assert_refused,
+    fmtb,
+    marked_env,
+    processes_marked,
+    wait_for,
+)
 
 SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50", "-p", "eval_every", "50",
          "-p", "n_features", "50", "-q"]

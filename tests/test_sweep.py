@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +16,9 @@ import fmtb
 from fmtb import grid
 from fmtb.errors import UsageError
 from fmtb_helpers import paths
-from support import FMTB, assert_hparams_sessions, assert_refused, fmtb as run_fmtb
+
+from support import FMTB, assert_hparams_sessions, assert_refused
+from support import fmtb as run_fmtb
 
 SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50", "-p", "eval_every", "50",
          "-p", "n_features", "50", "-q"]
