@@ -276,6 +276,12 @@ def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:
             for nb in notebooks}
 
 
+def duration(seconds: float) -> str:
+    """``seconds`` as a person reads it: 42 s, 7 min, 1.5 h."""
+    return (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
+            else f"{seconds / 3600:.1f} h")
+
+
 def _on_a_terminal() -> bool:
     """Whether progress bars can be drawn: tqdm moves the cursor up and back (escape
     codes), unreadable in a pipe, a file or a CI log."""
@@ -314,7 +320,6 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, manager_class) -> None
     """
     import queue
 
-    from .sweep import duration
 
     critical = {TRAINING, ASSESSMENT}
     deps = dependencies(plan.notebooks)

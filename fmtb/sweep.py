@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
-from . import folders, grid, scratch, trials
+from . import folders, grid, runner, scratch, trials
 from .engine import Options
 from .errors import Stopped, UsageError
 from .local_sweep import LocalEngine
@@ -41,8 +41,8 @@ def confirm(n: int, checked: list[dict[str, object]], yes: bool, log=print) -> N
     if n <= LARGE or yes:
         return
     each = [trials.estimate(values) for values in checked]
-    said = (f"the grid has {n} configurations, about {trials.duration(sum(each))} one after "
-            f"another on one CPU core (up to {trials.duration(max(each))} each)")
+    said = (f"the grid has {n} configurations, about {runner.duration(sum(each))} one after "
+            f"another on one CPU core (up to {runner.duration(max(each))} each)")
     if not sys.stdin.isatty():
         raise UsageError(f"{said}; pass --yes to start it")
     log(said.capitalize() + ".", flush=True)

@@ -38,11 +38,6 @@ def estimate(values: dict[str, object]) -> float:
     return START_S + PER_BATCH_S * batches
 
 
-def duration(seconds: float) -> str:
-    return (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
-            else f"{seconds / 3600:.1f} h")
-
-
 class Tally:
     """Finished trials, counted: one line per trial, the same for both engines: its
     metrics, how long it took, how many are left and, extrapolated from those done
@@ -58,13 +53,14 @@ class Tally:
         """Count one trial as finished; what the line says of it."""
         self.done += 1
         if error is None:
-            said = (f"done in {duration(seconds)}: test accuracy {metrics[results.ACCURACY]:.1%}"
-                    f", test loss {metrics[results.LOSS]:.3f}")
+            said = (f"done in {runner.duration(seconds)}: "
+                    f"test accuracy {metrics[results.ACCURACY]:.1%}, "
+                    f"test loss {metrics[results.LOSS]:.3f}")
         else:
-            said = f"FAILED after {duration(seconds)}"
+            said = f"FAILED after {runner.duration(seconds)}"
             self.failures.append((name, error))
         left = self.total - self.done
         if left:  # the time left, at the pace so far (with several at once, too)
             pace = (time.perf_counter() - self.began) / self.done
-            said += f" ({left} left, about {duration(pace * left)})"
+            said += f" ({left} left, about {runner.duration(pace * left)})"
         return said
