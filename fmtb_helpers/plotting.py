@@ -1,8 +1,6 @@
-"""The tutorial's plotting helpers, as notebooks 02 and 05 define them (a test
-checks that the code is the same), with the tutorial's slips fixed.
-
-Beyond the tutorial: a confusion matrix and a gallery of mistakes (notebook 06).
-"""
+"""The tutorial's plotting helpers, as notebooks 02 and 05 define them (a test checks
+that the code is the same), its slips fixed; beyond it, a confusion matrix and a
+gallery of mistakes (notebook 06)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

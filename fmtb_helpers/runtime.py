@@ -39,11 +39,10 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed NumPy and torch (CPU and CUDA), which draw every random number here.
-
-    Not Python's ``random``: ``%tensorboard`` names its frame with it, and six
-    notebooks seeded alike would give six frames one name (the page's first
-    frame then takes every notebook's dashboard)."""
+    """Seed NumPy and torch (CPU and CUDA), which draw every random number here. Not
+    Python's ``random``: ``%tensorboard`` names its frame with it, and six notebooks
+    seeded alike would give six frames one name (the page's first frame then takes
+    every notebook's dashboard)."""
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
