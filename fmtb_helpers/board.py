@@ -17,8 +17,7 @@ from pathlib import Path
 from . import board_servers as servers
 from . import paths
 
-# TensorBoard keeps 10 images per tag unless told otherwise: the training
-# notebook logs 15 prediction figures, so ask for up to 100.
+# TensorBoard keeps 10 images a tag unless told otherwise; notebook 05 logs 15 figures
 SERVER_FLAGS = ("--samples_per_plugin", "images=100")
 
 
@@ -44,7 +43,8 @@ def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
         while target.exists():
             n += 1
             target = archive / f"{run_name}-{stamp}-{n}"
-        model = " (with its trained model, net.pt)" if (path / "net.pt").is_file() else ""
+        model = (f" (with its trained model, {paths.CHECKPOINT_NAME})"
+                 if (path / paths.CHECKPOINT_NAME).is_file() else "")
         path.rename(target)
         servers.wait_until_dropped(path)
         print(f"An earlier run named {run_name}{model} is now in {os.path.relpath(target)}; "
@@ -54,11 +54,9 @@ def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
 
 
 def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
-    """A ``SummaryWriter`` on the run whose event file is marked as ``notebook``'s.
-
-    That notebook's earlier event files are removed first: running it again
-    replaces what it logged instead of adding a second copy.
-    """
+    """A ``SummaryWriter`` on the run, its event file marked as ``notebook``'s; that
+    notebook's earlier event files are removed first, so running it again replaces
+    what it logged instead of adding a second copy."""
     path = start_run(runs_dir, run_name, fresh=False)
     for old in path.glob(f"events.out.tfevents.*.{notebook}"):
         old.unlink()

@@ -74,9 +74,8 @@ def alive(pid: int) -> bool:
 
 
 def running_servers():
-    """TensorBoard servers of this user (``%tensorboard``'s or any other), read
-    from TensorBoard's records; records of dead servers are removed on the way,
-    so ``%tensorboard`` cannot "reuse" one."""
+    """This user's TensorBoard servers (``%tensorboard``'s or any other), from TensorBoard's
+    records; dead servers' records are removed, so ``%tensorboard`` cannot "reuse" one."""
     from tensorboard import manager
 
     infos = manager.get_all()

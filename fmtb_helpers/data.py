@@ -78,8 +78,7 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                if not (raw / n).is_file()]
     if missing:
-        # run from elsewhere (papermill without --cwd)? name the notebooks' folder
-        # (notebooks/, notebooks/ko/) where data_root would be right
+        # run from elsewhere (papermill without --cwd)? name the notebooks' folder to run in
         editions = {nb.parent for nb in paths.notebooks_dir().glob("**/[0-9][0-9]_*.ipynb")}
         if beside := next((folder for folder in sorted(editions) if data_root is not None
                            and (raw_dir(folder / data_root) / "train-images-idx3-ubyte").is_file()
@@ -108,8 +107,7 @@ class TensorLoader:
     each turned by ``transform`` into what the tutorial's loader yields (no
     per-image PIL transform, no worker processes)."""
 
-    def __init__(self, images, labels, batch_size: int = 4, shuffle: bool = False,
-                 transform=None):
+    def __init__(self, images, labels, batch_size: int = 4, shuffle: bool = False, transform=None):
         self.images, self.labels, self.transform = images, labels, transform
         self.batch_size, self.shuffle = batch_size, shuffle
 

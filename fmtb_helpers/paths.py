@@ -1,8 +1,6 @@
-"""Where fmtb keeps data, runs and build output by default.
-
-With the editable install the project asks for, these sit at the project root
-(the folder holding ``pyproject.toml``), whatever the working directory is.
-"""
+"""Where fmtb keeps data, runs and build output by default (with the editable install
+the project asks for: at the project root, whatever the working directory is), and
+writing a run's files there: whole or not at all, a write error in one line."""
 from __future__ import annotations
 
 import contextlib
