@@ -17,12 +17,8 @@ def _mps_available() -> bool:
 
 
 def available_devices() -> list[str]:
-    found = ["cpu"]
-    if torch.cuda.is_available():
-        found.append("cuda")
-    if _mps_available():
-        found.append("mps")
-    return found
+    present = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
+    return [name for name, here in present.items() if here]
 
 
 def pick_device(name: str = "auto") -> torch.device:
