@@ -1,13 +1,7 @@
 """TensorBoard for the notebooks: the run, its writers, the inline frame, reading back.
 
-The notebooks keep the ``SummaryWriter.add_*`` calls in view; this module holds
-what would distract from them: an earlier run moved out of the logdir
-(:func:`start_run`), one copy of each notebook's data (:func:`notebook_writer`),
-embeddings a running TensorBoard shows (:func:`embedding_writer`), a server that
-outlives its kernel and a frame that opens on the notebook's dashboard, through
-jupyter-server-proxy where there is one (:func:`setup_tensorboard`,
-:func:`open_on`), and reading what was written back. The servers' plumbing is in
-:mod:`fmtb_helpers.board_servers`.
+The notebooks keep the ``SummaryWriter.add_*`` calls in view; this module holds what
+would distract from them. The servers' plumbing is in :mod:`fmtb_helpers.board_servers`.
 """
 from __future__ import annotations
 
@@ -23,8 +17,7 @@ from pathlib import Path
 from . import board_servers as servers
 from . import paths
 
-# TensorBoard keeps 10 images per tag unless told otherwise: the training
-# notebook logs 15 prediction figures, so ask for up to 100.
+# TensorBoard keeps 10 images a tag unless told otherwise; notebook 05 logs 15 figures
 SERVER_FLAGS = ("--samples_per_plugin", "images=100")
 
 
@@ -32,11 +25,6 @@ SERVER_FLAGS = ("--samples_per_plugin", "images=100")
 
 def run_dir(runs_dir: str | Path, run_name: str) -> Path:
     return Path(runs_dir).expanduser().resolve() / run_name
-
-
-def _shown(path: Path) -> str:
-    """``path`` as the learner would type it: relative to the working directory."""
-    return os.path.relpath(path)
 
 
 def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
@@ -51,26 +39,24 @@ def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
         stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
         archive = path.parent.with_name(path.parent.name + "_previous")
         archive.mkdir(exist_ok=True)
-        target = archive / f"{run_name}-{stamp}"
-        n = 1
+        target, n = archive / f"{run_name}-{stamp}", 1
         while target.exists():
             n += 1
             target = archive / f"{run_name}-{stamp}-{n}"
-        model = " (with its trained model, net.pt)" if (path / "net.pt").is_file() else ""
+        model = (f" (with its trained model, {paths.CHECKPOINT_NAME})"
+                 if (path / paths.CHECKPOINT_NAME).is_file() else "")
         path.rename(target)
         servers.wait_until_dropped(path)
-        print(f"An earlier run named {run_name}{model} is now in {_shown(target)}; "
-              f"move it back into {_shown(path.parent)} to see it in TensorBoard again.")
+        print(f"An earlier run named {run_name}{model} is now in {os.path.relpath(target)}; "
+              f"move it back into {os.path.relpath(path.parent)} to see it in TensorBoard again.")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
-    """A ``SummaryWriter`` on the run whose event file is marked as ``notebook``'s.
-
-    That notebook's earlier event files are removed first: running it again
-    replaces what it logged instead of adding a second copy.
-    """
+    """A ``SummaryWriter`` on the run, its event file marked as ``notebook``'s; that
+    notebook's earlier event files are removed first, so running it again replaces
+    what it logged instead of adding a second copy."""
     path = start_run(runs_dir, run_name, fresh=False)
     for old in path.glob(f"events.out.tfevents.*.{notebook}"):
         old.unlink()
@@ -86,10 +72,8 @@ def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
     """
     path = start_run(runs_dir, run_name, fresh=False)
     earlier = list(path.glob(f"{name}_*"))
-    target = path / f"{name}_{datetime.now():%H%M%S}"
-    while target in earlier:  # twice in one second: a name TensorBoard may have cached
-        time.sleep(1)
-        target = path / f"{name}_{datetime.now():%H%M%S}"
+    while (target := path / f"{name}_{datetime.now():%H%M%S}") in earlier:
+        time.sleep(1)  # twice in one second: a name TensorBoard may have cached
     for old in earlier:
         shutil.rmtree(old)
     return paths.summary_writer(target)
@@ -176,11 +160,10 @@ def projector_summary(log_dir: str | Path) -> list[dict]:
 # --- TensorBoard inside the notebook ---------------------------------------------
 
 def setup_tensorboard() -> None:
-    """Have ``%tensorboard`` start this environment's TensorBoard (via
-    ``TENSORBOARD_BINARY``), and never reuse a dead server. In a live Jupyter session
-    the server is detached from the kernel, so that every frame outlives its kernel's
-    restart, and it ends with that Jupyter server; in batch (papermill, nbval) it is
-    not, and ends with the kernel's process group."""
+    """Have ``%tensorboard`` start this environment's TensorBoard (``TENSORBOARD_BINARY``)
+    and never reuse a dead server. In a live Jupyter session that is ``fmtb-tensorboard``,
+    which outlives the kernel's restarts and ends with the Jupyter server; in batch
+    (papermill, nbval) the server ends with the kernel's process group."""
     launcher = Path(sys.executable).with_name("fmtb-tensorboard")
     live = servers.live_jupyter()
     os.environ["TENSORBOARD_BINARY"] = str(launcher if live and launcher.is_file()
@@ -194,8 +177,7 @@ def open_on(dashboard: str, runs_dir: str | Path) -> None:
     ``graphs``, ``projector``, ``scalars``, ``pr_curves``, ...), through the Jupyter
     server's proxy where there is one; print the address of a running server."""
     servers.frame_opens_on(dashboard)
-    info = servers.server_for(runs_dir)
-    if info is None:
+    if (info := servers.server_for(runs_dir)) is None:
         return
     if servers.live_jupyter():  # a browser will load the frame
         servers.wait_for(info.port, dashboard, Path(runs_dir).expanduser().resolve())
@@ -205,8 +187,7 @@ def open_on(dashboard: str, runs_dir: str | Path) -> None:
 def address(runs_dir: str | Path, dashboard: str = "") -> str | None:
     """The address of the TensorBoard serving ``runs_dir``, as this notebook's
     browser reaches it (through the Jupyter server's proxy where there is one)."""
-    info = servers.server_for(runs_dir)
-    if info is None:
+    if (info := servers.server_for(runs_dir)) is None:
         return None
     base = servers.proxy_base() or "http://localhost:%PORT%/"
     return base.replace("%PORT%", str(info.port)) + (f"#{dashboard}" if dashboard else "")

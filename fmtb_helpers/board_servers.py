@@ -5,6 +5,7 @@ it: it needs TensorBoard and psutil, never ``fmtb``."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -14,8 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import psutil
-
-WATCH_INTERVAL = 1.0  # s: the launcher's watcher looks at its Jupyter server so often
 
 
 def tensorboard_binary() -> Path:
@@ -30,11 +29,10 @@ def tensorboard_binary() -> Path:
 def serve_detached() -> None:
     """The ``fmtb-tensorboard`` command: ``tensorboard ARGS`` in a session of its own.
 
-    ``%tensorboard`` starts its server in the kernel's process group, so the
-    kernel's interrupt, restart or shut-down would stop it, and every frame
-    that reuses it. Same process (exec), so ``%tensorboard`` still finds it.
-    A watcher ends it with the Jupyter server that started the kernel (its
-    ``JPY_PARENT_PID``)."""
+    ``%tensorboard`` starts its server in the kernel's process group, where the kernel's
+    interrupt, restart or shut-down would stop it and every frame that reuses it. Same
+    process (exec), so ``%tensorboard`` still finds it; a watcher ends it with the
+    Jupyter server that started the kernel (``JPY_PARENT_PID``)."""
     if os.getpgid(0) != os.getpid():
         os.setsid()
     if (jupyter := os.environ.get("JPY_PARENT_PID", "")).isdigit() and int(jupyter) > 1:
@@ -56,7 +54,7 @@ def _start_watcher(jupyter_pid: int) -> None:
                 while _runs(server):
                     if not _runs(jupyter):
                         server.terminate()
-                    time.sleep(WATCH_INTERVAL)
+                    time.sleep(1.0)
         finally:
             os._exit(0)
 
@@ -76,9 +74,8 @@ def alive(pid: int) -> bool:
 
 
 def running_servers():
-    """TensorBoard servers of this user (``%tensorboard``'s or any other), read
-    from TensorBoard's records; records of dead servers are removed on the way,
-    so ``%tensorboard`` cannot "reuse" one."""
+    """This user's TensorBoard servers (``%tensorboard``'s or any other), from TensorBoard's
+    records; dead servers' records are removed, so ``%tensorboard`` cannot "reuse" one."""
     from tensorboard import manager
 
     infos = manager.get_all()
@@ -125,12 +122,8 @@ def proxy_base() -> str | None:
     else, in a Jupyter server with jupyter-server-proxy, ``<base_url>proxy/%PORT%/``."""
     if _OWN_PROXY_URL:
         return _OWN_PROXY_URL
-    if not live_jupyter():  # papermill, nbval: no browser
-        return None
-    import importlib.util
-
-    if importlib.util.find_spec("jupyter_server_proxy") is None:
-        return None
+    if not live_jupyter() or importlib.util.find_spec("jupyter_server_proxy") is None:
+        return None  # papermill, nbval: no browser; or no proxy
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
     if prefix is None:
         from jupyter_server.serverapp import list_running_servers
@@ -141,13 +134,12 @@ def proxy_base() -> str | None:
     return None if prefix is None else prefix.rstrip("/") + "/proxy/%PORT%/"
 
 
-def frame_opens_on(dashboard: str) -> str | None:
+def frame_opens_on(dashboard: str) -> None:
     """Point ``%tensorboard``'s frame (``TENSORBOARD_PROXY_URL``) at the proxy, if
-    any, and ``dashboard``; returns the proxy base, or None for a direct frame."""
+    any, and ``dashboard``."""
     os.environ.pop("TENSORBOARD_PROXY_URL", None)
     if (base := proxy_base()) is not None:
         os.environ["TENSORBOARD_PROXY_URL"] = base + (f"#{dashboard}" if dashboard else "")
-    return base
 
 
 def get_json(url: str, timeout: float = 10.0):

@@ -80,17 +80,14 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                if not (raw / n).is_file()]
     if missing:
-        # papermill run from elsewhere (the project's root) without --cwd: name the
-        # notebooks' folder (notebooks/, notebooks/ko/) where data_root would be right
+        # run from elsewhere (papermill without --cwd)? name the notebooks' folder to run in
         editions = {nb.parent for nb in paths.notebooks_dir().glob("**/[0-9][0-9]_*.ipynb")}
-        beside = next((folder for folder in sorted(editions) if data_root is not None
-                       and (raw_dir(folder / data_root) / "train-images-idx3-ubyte").is_file()
-                       and folder.resolve() != Path.cwd().resolve()), None)
-        if beside is not None:
-            raise DataError(f"Fashion-MNIST is not in {raw}: this kernel runs in {Path.cwd()}, "
-                            f"and data_root {str(data_root)!r} is relative to the notebooks' "
-                            f"folder; run them from there (papermill --cwd "
-                            f"{os.path.relpath(beside)})")
+        if beside := next((folder for folder in sorted(editions) if data_root is not None
+                           and (raw_dir(folder / data_root) / "train-images-idx3-ubyte").is_file()
+                           and folder.resolve() != Path.cwd().resolve()), None):
+            raise DataError(f"Fashion-MNIST is not in {raw}: this kernel runs in {Path.cwd()}, and "
+                            f"data_root {str(data_root)!r} is relative to the notebooks' folder; "
+                            f"run them from there (papermill --cwd {os.path.relpath(beside)})")
         raise DataError(f"Fashion-MNIST is not in {raw} (missing {', '.join(missing)}): "
                         f"run notebook 01, which downloads it, or 'fmtb data'")
     if in_memory:
@@ -112,8 +109,7 @@ class TensorLoader:
     each turned by ``transform`` into what the tutorial's loader yields (no
     per-image PIL transform, no worker processes)."""
 
-    def __init__(self, images, labels, batch_size: int = 4, shuffle: bool = False,
-                 transform=None):
+    def __init__(self, images, labels, batch_size: int = 4, shuffle: bool = False, transform=None):
         self.images, self.labels, self.transform = images, labels, transform
         self.batch_size, self.shuffle = batch_size, shuffle
 
@@ -136,10 +132,8 @@ def make_loaders(trainset, testset, batch_size: int = 4, *, in_memory: bool = Fa
     """The tutorial's ``trainloader`` and ``testloader``, on the first ``train_subset``
     training images (0: all); ``in_memory``: :class:`TensorLoader` batches."""
     if in_memory:
-        n = train_subset or len(trainset)
-        return (TensorLoader(trainset.data[:n], trainset.targets[:n], batch_size,
-                             shuffle=True, transform=normalize),
-                TensorLoader(testset.data, testset.targets, batch_size, transform=normalize))
+        return (batches(trainset, batch_size, train_subset, shuffle=True),
+                batches(testset, batch_size))
     from torch.utils.data import DataLoader, Subset
 
     source = Subset(trainset, range(train_subset)) if train_subset else trainset
@@ -147,12 +141,12 @@ def make_loaders(trainset, testset, batch_size: int = 4, *, in_memory: bool = Fa
             DataLoader(testset, batch_size=batch_size, shuffle=False, num_workers=num_workers))
 
 
-def batches(dataset, batch_size: int = 1000, n: int = 0) -> TensorLoader:
-    """The first ``n`` images of ``dataset`` (0: all) in order, in large normalised
-    batches: for evaluation, where the batch size changes nothing but the speed."""
+def batches(dataset, batch_size: int = 1000, n: int = 0, shuffle: bool = False) -> TensorLoader:
+    """The first ``n`` images of ``dataset`` (0: all), normalised, in order unless
+    ``shuffle``; large batches by default: for evaluation, where the batch size
+    changes nothing but the speed."""
     end = n or len(dataset.data)
-    return TensorLoader(dataset.data[:end], dataset.targets[:end], batch_size,
-                        transform=normalize)
+    return TensorLoader(dataset.data[:end], dataset.targets[:end], batch_size, shuffle, normalize)
 
 
 def class_counts(labels) -> list[int]:

@@ -1,8 +1,6 @@
-"""Where fmtb keeps data, runs and build output by default.
-
-With the editable install the project asks for, these sit at the project root
-(the folder holding ``pyproject.toml``), whatever the working directory is.
-"""
+"""Where fmtb keeps data, runs and build output by default (with the editable install
+the project asks for: at the project root, whatever the working directory is), and
+writing a run's files there: whole or not at all, a write error in one line."""
 from __future__ import annotations
 
 import contextlib
@@ -11,24 +9,20 @@ import os
 import tempfile
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKPOINT_NAME = "net.pt"  # notebook 05 saves the trained model as <run>/net.pt
 
 
 def project_root() -> Path:
     """The checkout this package was installed from, else the working directory."""
-    candidate = PACKAGE_DIR.parent
+    candidate = Path(__file__).resolve().parent.parent
     if (candidate / "pyproject.toml").is_file() and (candidate / "notebooks").is_dir():
         return candidate
     return Path.cwd()
 
 
 def resolve(path: str | Path | None, default: str) -> Path:
-    """``path`` made absolute; empty or ``None`` means ``<project root>/<default>``.
-
-    Relative paths are taken from the working directory, like any command-line
-    path; the notebooks pass paths relative to ``notebooks/`` (their cwd).
-    """
+    """``path`` made absolute, a relative one from the working directory (``notebooks/``
+    in the notebooks); empty or ``None`` means ``<project root>/<default>``."""
     if path is None or str(path) == "":
         return project_root() / default
     return Path(path).expanduser().resolve()
@@ -52,10 +46,9 @@ def build_dir() -> Path:
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path):
-    """Write ``path`` whole or not at all: the block writes to a temporary file beside
-    it (the binary file it is given), renamed into place, readable by all, when the
-    block ends without an error, and removed otherwise. Write errors are raised as
-    OSError with their errno (a full disk: ENOSPC)."""
+    """Write ``path`` whole or not at all: the block writes to the binary file it is
+    given, a temporary file beside ``path``, renamed into place (readable by all) if the
+    block ends without an error, removed otherwise. Write errors keep their errno."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

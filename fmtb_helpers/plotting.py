@@ -1,8 +1,6 @@
-"""The tutorial's plotting helpers, as notebooks 02 and 05 define them (a test
-checks that the code is the same), with the tutorial's slips fixed.
-
-Beyond the tutorial: a confusion matrix and a gallery of mistakes (notebook 06).
-"""
+"""The tutorial's plotting helpers, as notebooks 02 and 05 define them (a test checks
+that the code is the same), its slips fixed; beyond it, a confusion matrix and a
+gallery of mistakes (notebook 06)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -67,8 +65,7 @@ def plot_confusion_matrix(matrix):
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true label")
+    ax.set(xlabel="predicted", ylabel="true label")
     threshold = matrix.max().item() / 2
     for (i, j), count in np.ndenumerate(matrix.numpy()):
         ax.text(j, i, int(count), ha="center", va="center", fontsize=7,

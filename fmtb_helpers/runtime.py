@@ -17,12 +17,8 @@ def _mps_available() -> bool:
 
 
 def available_devices() -> list[str]:
-    found = ["cpu"]
-    if torch.cuda.is_available():
-        found.append("cuda")
-    if _mps_available():
-        found.append("mps")
-    return found
+    present = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
+    return [name for name, here in present.items() if here]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -39,11 +35,10 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed NumPy and torch (CPU and CUDA), which draw every random number here.
-
-    Not Python's ``random``: ``%tensorboard`` names its frame with it, and six
-    notebooks seeded alike would give six frames one name (the page's first
-    frame then takes every notebook's dashboard)."""
+    """Seed NumPy and torch (CPU and CUDA), which draw every random number here. Not
+    Python's ``random``: ``%tensorboard`` names its frame with it, and six notebooks
+    seeded alike would give six frames one name (the page's first frame then takes
+    every notebook's dashboard)."""
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 

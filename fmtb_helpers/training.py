@@ -16,9 +16,8 @@ class TrainingDiverged(FloatingPointError):
 def check_loss(running_loss, step):
     """Stop with a clear message once the loss is ``nan`` or infinite."""
     if not math.isfinite(running_loss):
-        raise TrainingDiverged(
-            f"the training diverged: the loss became {running_loss} by mini-batch {step}; "
-            f"try a smaller learning rate (lr)")
+        raise TrainingDiverged(f"the training diverged: the loss became {running_loss} by "
+                               f"mini-batch {step}; try a smaller learning rate (lr)")
 
 
 def train(net, trainloader, criterion, optimizer, writer, epochs=1,
