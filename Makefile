@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 data: $(STAMP)
 	$(BIN)/fmtb data
 
+# `make run EDITION=ko` runs the Korean edition (notebooks/ko).
+EDITION ?= en
 run: setup
-	$(BIN)/fmtb run
+	$(BIN)/fmtb run --lang $(EDITION)
 
 test: setup lint
 	$(PYTEST) -p no:cacheprovider tests -x -q
