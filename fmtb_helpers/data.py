@@ -71,6 +71,20 @@ class InMemoryFashionMNIST:
         return normalize(self.data[index:index + 1])[0], int(self.targets[index])
 
 
+def check_data_root(data_root: str | Path | None) -> None:
+    """Refuse a ``data_root`` relative to the wrong folder (papermill without ``--cwd``):
+    the notebooks' paths are relative to their own folder."""
+    raw, here = raw_dir(paths.data_root(data_root)), Path.cwd().resolve()
+    if data_root is None or (raw / "train-images-idx3-ubyte").is_file():
+        return
+    notebooks = paths.notebooks_dir().glob("**/0*.ipynb")
+    for edition in sorted({nb.parent.resolve() for nb in notebooks}):
+        if edition != here and (raw_dir(edition / data_root) / "train-images-idx3-ubyte").is_file():
+            raise DataError(f"Fashion-MNIST is not in {raw}: this kernel runs in {here}, and "
+                            f"data_root {str(data_root)!r} is relative to the notebooks' folder; "
+                            f"run them from there (papermill --cwd {os.path.relpath(edition)})")
+
+
 def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = False):
     """The tutorial's ``trainset`` and ``testset``: torchvision's FashionMNIST with
     the tutorial's transform, or, ``in_memory``, the same data as tensors."""
@@ -80,14 +94,7 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                if not (raw / n).is_file()]
     if missing:
-        # run from elsewhere (papermill without --cwd)? name the notebooks' folder to run in
-        editions = {nb.parent for nb in paths.notebooks_dir().glob("**/[0-9][0-9]_*.ipynb")}
-        if beside := next((folder for folder in sorted(editions) if data_root is not None
-                           and (raw_dir(folder / data_root) / "train-images-idx3-ubyte").is_file()
-                           and folder.resolve() != Path.cwd().resolve()), None):
-            raise DataError(f"Fashion-MNIST is not in {raw}: this kernel runs in {Path.cwd()}, and "
-                            f"data_root {str(data_root)!r} is relative to the notebooks' folder; "
-                            f"run them from there (papermill --cwd {os.path.relpath(beside)})")
+        check_data_root(data_root)
         raise DataError(f"Fashion-MNIST is not in {raw} (missing {', '.join(missing)}): "
                         f"run notebook 01, which downloads it, or 'fmtb data'")
     if in_memory:

@@ -429,9 +429,11 @@ def test_a_run_being_written_is_neither_replaced_nor_added_to(tmp_path, real_dat
     assert _event_files_01(runs) == {"x": 1, previous.name: 0}
 
 
+@pytest.mark.parametrize("notebook", ["01_setup_tensorboard", "02_write_to_tensorboard"])
 def test_papermill_from_the_projects_root_says_to_run_from_the_notebooks_folder(
-        tmp_path, real_data_root):
+        tmp_path, real_data_root, notebook):
     # a newcomer's first call: the kernel runs in the root, where '../data' is outside
+    # (01 would download there, and write its run to '../runs')
     from fmtb_helpers import paths
 
     root = paths.project_root()
@@ -439,7 +441,7 @@ def test_papermill_from_the_projects_root_says_to_run_from_the_notebooks_folder(
         pytest.skip(f"{root.parent / 'data'} holds Fashion-MNIST: '../data' would find it")
     outside = [(root.parent / name).exists() for name in ("data", "runs")]
     proc = subprocess.run([str(Path(sys.executable).with_name("papermill")),
-                           "notebooks/02_write_to_tensorboard.ipynb", str(tmp_path / "out.ipynb")],
+                           f"notebooks/{notebook}.ipynb", str(tmp_path / "out.ipynb")],
                           cwd=root, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
