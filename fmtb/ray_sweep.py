@@ -13,7 +13,7 @@ let nothing else out of an archive.
 
 Without an address (``--address`` or Ray's own ``$RAY_ADDRESS``) a local Ray
 instance is started for the sweep and stopped after it; with one, the sweep
-joins that cluster, whose nodes need this project installed (see the README);
+joins that cluster, whose nodes need this project installed (see docs/ray.md);
 an address where nothing answers within :data:`CONNECT_TIMEOUT_S` seconds is
 refused in one line. A local instance relies on Ray's token
 (``~/.ray/auth_token``): fmtb makes sure only its owner can read it. A task

@@ -15,7 +15,7 @@ from . import params, results, runner
 NOTEBOOKS = "05,06"
 
 # About how long a trial takes on one CPU core (measured on the project's 2-core
-# machine, see the README's Speed section): starting both notebooks' kernels and
+# machine, see docs/benchmarks.md): starting both notebooks' kernels and
 # assessing (06), then notebook 05's mini-batches.
 START_S, PER_BATCH_S = 25.0, 0.0025
 

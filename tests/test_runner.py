@@ -382,7 +382,7 @@ def _old_run(runs):
 def _event_files_01(runs):
     """How many event files notebook 01 left in each run folder, the moved-aside included."""
     others = tuple(f".{n:02d}" for n in range(2, 7))  # the other notebooks' suffixes
-    return {run.name: len([f for f in board.event_files(run) if not f.name.endswith(others)])
+    return {run.name: len([f for f in event_files(run) if not f.name.endswith(others)])
             for run in runs.parent.glob("runs*/*") if run.is_dir()}
 
 
