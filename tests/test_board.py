@@ -261,12 +261,8 @@ def test_a_live_sessions_server_ends_with_its_jupyter_server(tmp_path, monkeypat
     lab = Lab(root).start()
     try:
         notebook = "notebooks/01_setup_tensorboard.ipynb"
-        session = lab.api("POST", "api/sessions", {"path": notebook, "type": "notebook",
-                                                   "name": notebook,
-                                                   "kernel": {"name": "python3"}})
-        kernel = session["kernel"]["id"]
-        client = BlockingKernelClient(
-            connection_file=str(root / ".jupyter-home" / "runtime" / f"kernel-{kernel}.json"))
+        kernel = lab.open_session(notebook)
+        client = BlockingKernelClient(connection_file=str(lab.runtime / f"kernel-{kernel}.json"))
         client.load_connection_file()
         client.start_channels()
         client.wait_for_ready(timeout=120)

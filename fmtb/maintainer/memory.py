@@ -23,88 +23,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from fmtb_helpers import paths
 
+from .lab import Lab
+
 GB = 1e9
 NOTEBOOKS = ("01_setup_tensorboard", "02_write_to_tensorboard", "03_inspect_the_model",
              "04_projector", "05_track_training", "06_assess_the_model")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Lab:
-    """A JupyterLab server on loopback in ``root``, driven through its REST API."""
-
-    def __init__(self, root: Path, runtime: Path):
-        self.root, self.runtime = root, runtime
-        self.port, self.token = _free_port(), secrets.token_hex(16)
-        lab = Path(sys.executable).with_name("jupyter-lab")
-        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime))
-        self.log = runtime / "lab.log"
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [str(lab), "--no-browser", "--ServerApp.ip=127.0.0.1",
-                 f"--ServerApp.port={self.port}", f"--IdentityProvider.token={self.token}",
-                 f"--ServerApp.root_dir={root}",
-                 *(["--allow-root"] if os.geteuid() == 0 else [])],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                self.api("GET", "/api/status")
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    tail = self.log.read_text(errors="replace").strip().splitlines()[-1:]
-                    raise RuntimeError(f"JupyterLab did not start: {' '.join(tail)}") from None
-                time.sleep(0.5)
-
-    def api(self, method: str, path: str, body=None):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}",
-                     "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
-
-    def open(self, notebook: str) -> str:
-        """A session for ``notebook`` with a new kernel, as opening it in JupyterLab
-        does; returns the kernel's id."""
-        session = self.api("POST", "/api/sessions", {
-            "path": f"{notebook}.ipynb", "name": f"{notebook}.ipynb", "type": "notebook",
-            "kernel": {"name": "python3"}})
-        return session["kernel"]["id"]
-
-    def shut_down(self, kernel_id: str) -> None:
-        """Kernel → Shut Down Kernel."""
-        self.api("DELETE", f"/api/kernels/{kernel_id}")
-
-    def stop(self) -> None:
-        for session in self.api("GET", "/api/sessions"):
-            self.api("DELETE", f"/api/sessions/{session['id']}")
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def execute(lab: Lab, kernel_id: str, notebook: Path, inject: str = "") -> None:
@@ -215,15 +147,14 @@ def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = ""
         for name in NOTEBOOKS:
             shutil.copy(notebooks_dir / f"{name}.ipynb", work)
         (tmp / "data").symlink_to(data_root.resolve())
-        (tmp / "runtime").mkdir()
-        lab = Lab(work, tmp / "runtime")
+        lab = Lab(work).start()
         sampler = Sampler(lab.proc.pid, work)
         sampler.start()
         minutes = {}
         try:
             for name in NOTEBOOKS:
                 start = time.monotonic()
-                kernel = lab.open(name)
+                kernel = lab.open_session(f"{name}.ipynb")
                 execute(lab, kernel, work / f"{name}.ipynb", inject)
                 minutes[name] = (time.monotonic() - start) / 60
                 print(f"  {name}: {minutes[name]:.1f} min, peak so far "
