@@ -1,10 +1,11 @@
-"""What the fmtb notebooks import: PyTorch's TensorBoard tutorial on Fashion-MNIST.
-
-``data`` (the dataset, offline or online, and its loaders), ``model`` (``Net``,
-checkpoints), ``plotting``, ``training``, ``evaluation`` (the tutorial's own
-functions, as the notebooks define them), ``runtime`` (device, seeds, threads),
-``board`` (TensorBoard in the notebook; servers in ``board_servers``), ``paths``.
-The ``fmtb`` command is a separate package that uses this one.
-"""
+"""What the fmtb notebooks import; the ``fmtb`` command is a separate package using it."""
+import ctypes as _ctypes
+import os as _os
 
 __version__ = "0.1.0"
+
+# glibc raises its mmap threshold as large blocks are freed, then keeps them: a kernel
+# that trains (05) held 0.13 GB more (make bench-memory). Fixed thresholds give them back.
+if "CS_GNU_LIBC_VERSION" in _os.confstr_names:  # glibc (Linux); elsewhere nothing
+    for _option in (-3, -1):  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+        _ctypes.CDLL(None).mallopt(_option, 128 * 1024)

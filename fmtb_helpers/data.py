@@ -72,8 +72,7 @@ class InMemoryFashionMNIST:
 
 
 def check_data_root(data_root: str | Path | None) -> None:
-    """Refuse a ``data_root`` relative to the wrong folder (papermill without ``--cwd``):
-    the notebooks' paths are relative to their own folder."""
+    """Refuse a ``data_root`` relative to another folder than the notebooks' own."""
     raw, here = raw_dir(paths.data_root(data_root)), Path.cwd().resolve()
     if data_root is None or (raw / "train-images-idx3-ubyte").is_file():
         return
