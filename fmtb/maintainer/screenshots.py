@@ -46,7 +46,6 @@ SWEEP_SHOT = {"tb_sweep_hparams.png": ("hparams", "hparam/test accuracy", "")}
 
 VIEWPORT = {"width": 1280, "height": 860}
 HPARAMS_VIEWPORT = {"width": 1760, "height": 480}
-EMPTY_VIEWPORT = {"width": 1280, "height": 600}
 
 
 @contextlib.contextmanager
@@ -66,12 +65,6 @@ def launch(playwright, webgl: bool = True):
     return playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True,
         args=CHROMIUM_ARGS + (WEBGL_ARGS if webgl else []))
-
-
-def webgl_works(page) -> bool:
-    return bool(page.evaluate(
-        "() => { const c = document.createElement('canvas');"
-        " return !!(c.getContext('webgl2') || c.getContext('webgl')); }"))
 
 
 def _visible(page, text: str):
