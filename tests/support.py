@@ -158,3 +158,17 @@ def assert_hparams_sessions(sweep_dir: Path, learning_rates: dict[str, float]) -
         assert float(groups[name]["hparams"]["lr"]) == lr
         metrics = {m["name"]["tag"]: m["value"] for m in groups[name]["metricValues"]}
         assert 0 < metrics["hparam/test accuracy"] <= 1 and metrics["hparam/test loss"] > 0
+
+
+def fenced_context(browser, viewport: dict, allowed, refused: list):
+    """A Playwright browser context whose requests go out only where ``allowed(url)``;
+    the others are aborted and listed in ``refused``."""
+    def fence(route):
+        if allowed(route.request.url):
+            return route.continue_()
+        refused.append(route.request.url)
+        return route.abort()
+
+    context = browser.new_context(viewport=viewport)
+    context.route("**/*", fence)
+    return context

@@ -11,6 +11,7 @@ from fmtb.maintainer import screenshots
 from fmtb_helpers import paths
 
 from lab import Lab, copy_project
+from support import fenced_context
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,18 +36,15 @@ def test_the_frame_reaches_tensorboard_through_jupyter_only(hub):
 
     blocked = []
 
-    def only_jupyter(route):
-        parts = urlsplit(route.request.url)
-        if parts.scheme in ("http", "https") and parts.port != hub.port:
-            blocked.append(route.request.url)
-            return route.abort()
-        return route.continue_()
+    def only_jupyter(url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme not in ("http", "https") or parts.port == hub.port
 
     with sync_playwright() as p:
         browser = screenshots.launch(p, webgl=False)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.route("**/*", only_jupyter)
+            context = fenced_context(browser, {"width": 1400, "height": 1000}, only_jupyter,
+                                     blocked)
             page = context.new_page()
             hub.open(page, "02_write_to_tensorboard.ipynb")
             nb = hub.run_all(page, "02_write_to_tensorboard.ipynb")

@@ -18,6 +18,8 @@ import pytest
 
 from fmtb.maintainer import screenshots
 
+from support import fenced_context
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "build" / "site"
 SHOTS = ROOT / "build" / "screenshots"
@@ -81,17 +83,12 @@ def crawl(site):
 
     pages, files, failed, outside = {}, {}, [], []
 
-    def only_the_site(route):
-        if not route.request.url.startswith((site, "data:", "blob:", "about:")):
-            outside.append(route.request.url)
-            return route.abort()
-        return route.continue_()
-
     with sync_playwright() as p:
         browser = screenshots.launch(p, webgl=False)
         try:
-            context = browser.new_context(viewport=PHONE)
-            context.route("**/*", only_the_site)
+            context = fenced_context(
+                browser, PHONE, lambda url: url.startswith((site, "data:", "blob:", "about:")),
+                outside)
             tab = context.new_page()
             tab.on("response", lambda r: r.status >= 400 and failed.append((r.url, r.status)))
             todo, seen = deque([site + "index.html"]), {site + "index.html"}
