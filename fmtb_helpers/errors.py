@@ -16,3 +16,21 @@ class FmtbError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         return [f"{type(self).__name__}: {self}"]
+
+
+def language() -> str:
+    """The language of the notebook this kernel runs: ``ko`` or ``en``.
+
+    ``FMTB_LANG`` where it is set (a notebook opened alone sets it in its first
+    cell), else ``ko`` for a kernel working in a folder named ``ko`` (notebooks/ko),
+    else ``en``."""
+    import os
+    from pathlib import Path
+
+    chosen = os.environ.get("FMTB_LANG") or ("ko" if Path.cwd().name == "ko" else "en")
+    return "ko" if chosen == "ko" else "en"
+
+
+def say(en: str, ko: str) -> str:
+    """``en`` or ``ko``, whichever is the notebook's language."""
+    return ko if language() == "ko" else en
