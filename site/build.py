@@ -15,6 +15,7 @@ their pages (html_extra_path in site/conf.py).
 """
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -24,6 +25,9 @@ from pathlib import Path
 
 import nbformat
 from mdit_py_plugins.anchors.index import slugify
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launch  # noqa: E402  (site/launch.py, beside this file)
 
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
@@ -35,12 +39,12 @@ DOCTREES = BUILD / "site-doctrees"
 SETUP = {"en": ("README.md", r"start|set.?up|install"),
          "ko": ("README.ko.md", r"시작|설치|준비")}
 WORDS = {
-    "en": {"download": "Download this notebook (.ipynb)", "setup": "set up to run it",
+    "en": {"launch": "Open this notebook", "setup": "set up to run it",
            "other": "한국어", "board": (
                "*Here the notebook shows TensorBoard itself, live, from a server on the "
                "learner's machine; a web page has no server to show. The picture below "
                "is what it showed after a default run.*")},
-    "ko": {"download": "이 노트북 내려받기 (.ipynb)", "setup": "실행 준비",
+    "ko": {"launch": "이 노트북 열기", "setup": "실행 준비",
            "other": "English", "board": (
                "노트북을 실행하면 여기에 TensorBoard가 그대로 나타납니다. 학습자의 컴퓨터에서 "
                "도는 서버를 보여 주는 것이라 웹 페이지에서는 볼 수 없으니, 기본 설정으로 실행한 "
@@ -88,18 +92,30 @@ def is_tensorboard_frame(output) -> bool:
     return "tensorboard-frame" in output.get("data", {}).get("text/html", "")
 
 
-def site_copy(path: Path, lang: str):
-    """The notebook as its page shows it: the links line below its title, no dead frame."""
+def buttons(path: Path, lang: str, where: launch.Addresses) -> str:
+    """The launch buttons (site/launch.py): Colab, Binder, the class's hub, download, source;
+    each in the page's language, each address one the build knows."""
+    out = []
+    for kind, label, href in launch.links(path.relative_to(ROOT).as_posix(), lang, where):
+        extra = " download" if kind == "download" else ""
+        out.append(f'<a class="fmtb-button fmtb-{kind}" href="{html.escape(href)}"{extra}>'
+                   f'{html.escape(label)}</a>')
+    return (f'<nav class="fmtb-launch" aria-label="{WORDS[lang]["launch"]}">'
+            + "".join(out) + "</nav>")
+
+
+def site_copy(path: Path, lang: str, where: launch.Addresses):
+    """The notebook as its page shows it: the launch buttons and a links line below its
+    title, no dead frame."""
     nb = nbformat.read(path, as_version=4)
     other = (ROOT / "notebooks" / path.name if lang == "ko"
              else ROOT / "notebooks" / "ko" / path.name)
     words = WORDS[lang]
-    links = [f'<a href="{path.name}" download>{words["download"]}</a>',
-             f'[{words["setup"]}]({setup_link(lang, path)})']
+    links = [f'[{words["setup"]}]({setup_link(lang, path)})']
     if other.exists():
         twin = Path("..") / path.name if lang == "ko" else Path("ko") / path.name
         links.append(f'[{words["other"]}]({twin})')
-    line = " · ".join(links)
+    line = buttons(path, lang, where) + "\n\n" + " · ".join(links)
     first = nb.cells[0]
     title, _, rest = first.source.partition("\n")
     if first.cell_type == "markdown" and title.startswith("# "):
@@ -148,7 +164,7 @@ def place(path: Path, root: Path = SRC) -> Path:
     return target
 
 
-def assemble() -> None:
+def assemble(where: launch.Addresses) -> None:
     for folder in (SRC, RAW, OUT, DOCTREES):
         shutil.rmtree(folder, ignore_errors=True)
     SRC.mkdir(parents=True)
@@ -159,7 +175,7 @@ def assemble() -> None:
     for lang in ("en", "ko"):
         for path in notebooks(lang):
             shutil.copy2(path, place(path, RAW))
-            nb = site_copy(path, lang)
+            nb = site_copy(path, lang, where)
             for cell in nb.cells:
                 if cell.cell_type == "markdown":
                     cell.source = unlink_folders(cell.source, path)
@@ -176,7 +192,9 @@ def assemble() -> None:
 
 def main() -> int:
     start = time.monotonic()
-    assemble()
+    where = launch.addresses()
+    print(where.describe(), flush=True)
+    assemble(where)
     done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "auto",
                            "-c", str(SITE), "-d", str(DOCTREES), str(SRC), str(OUT)])
     if done.returncode:

@@ -6,10 +6,12 @@ without sideways scrolling. Screenshots go to build/screenshots/site-*.png."""
 import functools
 import http.server
 import json
+import os
 import re
 import subprocess
 import sys
 import threading
+import urllib.parse
 from collections import deque
 from pathlib import Path
 from urllib.parse import urldefrag
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "build" / "site"
 SHOTS = ROOT / "build" / "screenshots"
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,12 +44,23 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+# the addresses a teacher's build is given (site/launch.py); nothing is fetched from them
+REPOSITORY, HUB = "https://github.com/example-org/fmtb", "https://hub.example.edu"
+BUTTONS = {"en": ("Run in Google Colab", "Launch on Binder", "Open in JupyterHub",
+                  "Download notebook", "View on GitHub"),
+           "ko": ("Google Colab에서 실행", "Binder에서 실행", "JupyterHub에서 열기",
+                  "노트북 다운로드", "GitHub에서 보기")}
+
+
 @pytest.fixture(scope="module")
 def site():
-    """The site, built by the script `make site` runs, served on a loopback port."""
+    """The site, built by the script `make site` runs with a repository and a hub
+    address, served on a loopback port."""
+    env = {**os.environ, "FMTB_REPOSITORY_URL": REPOSITORY + ".git", "FMTB_HUB_URL": HUB}
     done = subprocess.run([sys.executable, str(ROOT / "site" / "build.py")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert f"from {REPOSITORY} (branch main)" in done.stdout  # it says what it used
     assert (SITE / "index.html").is_file()
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
@@ -66,6 +80,13 @@ PAGE_FACTS = """() => Promise.all([...document.images].map(img => {
     lang: document.documentElement.lang,
     images,
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    buttons: [...document.querySelectorAll('.fmtb-launch a')].map(
+        a => [a.textContent.trim(), a.href]),
+    words: [...document.querySelectorAll('[aria-label], [title], [placeholder]')].flatMap(
+        e => [e.getAttribute('aria-label'), e.getAttribute('title'),
+              e.getAttribute('placeholder')]).filter(Boolean).concat(
+        [...document.querySelectorAll('.search-button__default-text, .onthispage, '
+                                      + '.prev-next-subtitle')].map(e => e.textContent.trim())),
     ids: [...document.querySelectorAll('[id]')].map(e => e.id),
     frames: document.querySelectorAll('iframe').length,
     width: document.documentElement.scrollWidth,
@@ -73,6 +94,17 @@ PAGE_FACTS = """() => Promise.all([...document.images].map(img => {
     prev: document.querySelector('a.left-prev')?.href ?? null,
     next: document.querySelector('a.right-next')?.href ?? null,
 }))"""
+
+
+# axe-core's own preload re-fetches stylesheets and resolves their @imports against the
+# page, not the sheet (a 404 for /basic.css): the browser has already loaded them.
+AXE_OPTIONS = {"resultTypes": ["violations"], "preload": False}
+
+
+def grave(results) -> list[str]:
+    """axe-core's serious and critical violations on a page: rule, impact, where."""
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +115,9 @@ def crawl(site):
 
     pages, files, failed, outside = {}, {}, [], []
 
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
     with sync_playwright() as p:
         browser = screenshots.launch(p, webgl=False)
         try:
@@ -97,6 +132,7 @@ def crawl(site):
                 response = tab.goto(url, wait_until="load")
                 assert response and response.status == 200, (url, response and response.status)
                 facts = tab.evaluate(PAGE_FACTS)
+                facts["axe"] = {"phone": grave(axe.run(tab, options=AXE_OPTIONS))}
                 pages[url] = facts
                 for link in facts["links"]:
                     target = urldefrag(link).url
@@ -108,6 +144,10 @@ def crawl(site):
                     else:
                         files[target] = context.request.get(target)
                         files[target] = (files[target].status, files[target].body())
+            tab.set_viewport_size(DESKTOP)
+            for url, facts in pages.items():
+                tab.goto(url, wait_until="load")
+                facts["axe"]["desktop"] = grave(axe.run(tab, options=AXE_OPTIONS))
         finally:
             browser.close()
     return {"site": site, "pages": pages, "files": files, "failed": failed,
@@ -214,3 +254,84 @@ def test_screenshots_of_the_home_page_and_notebook_05(site):
                 tab.close()
         finally:
             browser.close()
+
+
+def test_axe_finds_nothing_serious_on_any_page_at_either_width(crawl):
+    """axe-core (through axe-playwright-python) on every page, at a phone's width and a
+    desktop's: contrast, names of links and buttons, alt text, landmarks, focus."""
+    assert len(crawl["pages"]) >= 25
+    found = {f"{url} ({width})": problems for url, facts in crawl["pages"].items()
+             for width, problems in facts["axe"].items() if problems}
+    assert not found, found
+
+
+def test_each_notebook_page_has_launch_buttons_in_its_language(crawl):
+    site, pages = crawl["site"], crawl["pages"]
+    for lang in ("en", "ko"):
+        for name in NOTEBOOKS[lang]:
+            stored = Path(name).with_suffix(".ipynb").as_posix()
+            buttons = dict(pages[site + name]["buttons"])
+            assert tuple(buttons) == BUTTONS[lang], (name, list(buttons))
+            colab, binder, hub, download, source = buttons.values()
+            assert colab == f"https://colab.research.google.com/github/example-org/fmtb/blob/main/{stored}"
+            assert binder.startswith("https://mybinder.org/v2/gh/example-org/fmtb/main?labpath=")
+            assert urllib.parse.parse_qs(urllib.parse.urlsplit(binder).query) == \
+                {"labpath": [stored]}
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(hub).query)
+            assert hub.startswith(HUB + "/hub/user-redirect/git-pull?"), hub
+            assert query == {"repo": [REPOSITORY], "branch": ["main"],
+                             "urlpath": [f"lab/tree/fmtb/{stored}"]}, query
+            assert download == site + stored
+            assert source == f"{REPOSITORY}/blob/main/{stored}"
+
+
+def test_korean_pages_say_the_themes_words_in_korean(crawl):
+    site, pages = crawl["site"], crawl["pages"]
+    for name in NOTEBOOKS["ko"]:
+        words = set(pages[site + name]["words"])
+        assert {"검색", "이 페이지의 내용"} <= words, (name, sorted(words))
+        assert not {"Search", "Search...", "Contents", "On this page", "previous page",
+                    "next page", "Color mode"} & words, (name, sorted(words))
+    english = set(pages[site + NOTEBOOKS["en"][2]]["words"])
+    assert {"Search", "On this page"} <= english  # the English pages keep theirs
+
+
+def test_korean_search_finds_a_word_whatever_its_particle(site):
+    """`모델을` finds the pages that write `모델이`, `모델은` or `모델`: the index and the
+    query both drop the particle (site/korean.py)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = screenshots.launch(p, webgl=False)
+        try:
+            tab = browser.new_page()
+            found = {}
+            for query in ("모델을", "모델", "손실을", "TensorBoard"):
+                tab.goto(site + "search.html?q=" + urllib.parse.quote(query))
+                tab.wait_for_selector("#search-results p.search-summary", timeout=20000)
+                hrefs = tab.eval_on_selector_all("#search-results ul.search li a",
+                                                 "links => links.map(a => a.href)")
+                found[query] = {urldefrag(a).url.removeprefix(site) for a in hrefs}
+        finally:
+            browser.close()
+    korean = {page for page in found["모델을"] if page.startswith("notebooks/ko/")}
+    assert len(korean) >= 4, found["모델을"]
+    assert found["모델을"] == found["모델"]
+    assert any(p.startswith("notebooks/ko/05") for p in found["손실을"]), found["손실을"]
+    assert len(found["TensorBoard"]) >= 12  # English search still works
+
+
+def test_without_an_address_a_page_offers_only_the_download():
+    sys.path.insert(0, str(ROOT / "site"))
+    import launch
+
+    where = launch.addresses({})
+    assert where.repository == launch.pyproject_repository()  # None until published
+    if where.repository is None:
+        assert [kind for kind, *_ in launch.links("notebooks/01_x.ipynb", "en", where)] == \
+            ["download"]
+        assert "none" in where.describe()
+    elsewhere = launch.addresses({"FMTB_REPOSITORY_URL": "https://git.example.org/a/fmtb",
+                                  "FMTB_HUB_URL": HUB + "/"})
+    kinds = [kind for kind, *_ in launch.links("notebooks/01_x.ipynb", "ko", elsewhere)]
+    assert kinds == ["binder", "hub", "download", "source"]  # Colab opens GitHub only
