@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import tomllib
-
 ROOT = Path(__file__).resolve().parents[1]
 
 LABELS = {
@@ -55,13 +53,20 @@ class Addresses:
                 f"(branch {self.branch})")
 
 
-def pyproject_repository(pyproject: Path = ROOT / "pyproject.toml") -> str | None:
-    urls = tomllib.loads(pyproject.read_text()).get("project", {}).get("urls", {})
-    return urls.get("Repository")
+def declared_repository() -> str | None:
+    """pyproject.toml's ``[project.urls] Repository``, as the installed fmtb declares it
+    (``make`` installs it again whenever pyproject.toml changes)."""
+    from importlib import metadata
+
+    for entry in metadata.metadata("fmtb").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip() == "Repository":
+            return url.strip()
+    return None
 
 
 def addresses(environ=os.environ) -> Addresses:
-    repository = environ.get("FMTB_REPOSITORY_URL") or pyproject_repository()
+    repository = environ.get("FMTB_REPOSITORY_URL") or declared_repository()
     if repository:
         repository = re.sub(r"(\.git)?/*$", "", repository.strip())
     hub = (environ.get("FMTB_HUB_URL") or "").strip().rstrip("/") or None

@@ -3,10 +3,10 @@ packages, then fmtb and the data. Binder itself cannot be reached from here; the
 check that what it would read stays in step with pyproject.toml."""
 import os
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -326,7 +326,7 @@ def test_without_an_address_a_page_offers_only_the_download():
     import launch
 
     where = launch.addresses({})
-    assert where.repository == launch.pyproject_repository()  # None until published
+    assert where.repository == launch.declared_repository()  # None until published
     if where.repository is None:
         assert [kind for kind, *_ in launch.links("notebooks/01_x.ipynb", "en", where)] == \
             ["download"]
