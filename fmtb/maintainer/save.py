@@ -36,6 +36,7 @@ import nbformat
 
 from fmtb.maintainer.translate import english_notebooks
 from fmtb_helpers import paths
+from fmtb_helpers.errors import FmtbError
 
 TAG = "#@save"
 MODULE = Path("fmtb_helpers") / "tutorial.py"
@@ -59,7 +60,7 @@ from .training import check_loss
 '''
 
 
-class SaveError(Exception):
+class SaveError(FmtbError):
     """A saved cell the generator cannot take, or a stale module: one line."""
 
 
