@@ -45,9 +45,11 @@ lint: setup
 unit: setup
 	$(PYTEST) -p no:cacheprovider -m unit tests -q
 
-# Re-execute the notebooks in place: one clean top-to-bottom run each; then write the
-# Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.
+# Write fmtb_helpers/tutorial.py from the notebooks' #@save cells (the notebooks import
+# it); re-execute the notebooks in place: one clean top-to-bottom run each; then write
+# the Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.
 notebooks: setup
+	$(BIN)/python -m fmtb.maintainer.save
 	$(BIN)/python -m fmtb.maintainer.store notebooks/0*.ipynb
 	$(BIN)/python -m fmtb.maintainer.translate
 

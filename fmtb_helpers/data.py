@@ -1,5 +1,5 @@
-"""The real Fashion-MNIST as the notebooks read it: the tutorial's classes and
-transform, torchvision's datasets or the same data in memory, and the loaders.
+"""The real Fashion-MNIST as the notebooks read it: the tutorial's transform,
+torchvision's datasets or the same data in memory, and the loaders.
 
 Notebook 01 downloads the data with torchvision, as the tutorial does; ``fmtb data``
 (``make setup``) also fetches it offline, from Debian's ``dataset-fashion-mnist``.
@@ -12,12 +12,8 @@ from pathlib import Path
 
 from . import paths
 
-# constant for classes (the tutorial's name; notebook 01 defines the same)
-classes = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
-        'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle Boot')
-CLASSES = classes
-
 MEAN, STD = 0.5, 0.5  # the tutorial's Normalize((0.5,), (0.5,))
+NUM_CLASSES = 10  # labels 0 to 9; their names are the tutorial's classes (notebook 01)
 
 
 class DataError(RuntimeError):
@@ -59,10 +55,12 @@ class InMemoryFashionMNIST:
     importing torchvision (1.7 s): the same ``data``, ``targets`` and items."""
 
     def __init__(self, raw: Path, train: bool):
+        from .tutorial import classes
+
         prefix = "train" if train else "t10k"
         self.data = read_idx(raw / f"{prefix}-images-idx3-ubyte")
         self.targets = read_idx(raw / f"{prefix}-labels-idx1-ubyte").long()
-        self.classes = list(CLASSES)
+        self.classes = list(classes)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -158,4 +156,4 @@ def batches(dataset, batch_size: int = 1000, n: int = 0, shuffle: bool = False) 
 def class_counts(labels) -> list[int]:
     import torch
 
-    return torch.bincount(torch.as_tensor(labels), minlength=len(CLASSES)).tolist()
+    return torch.bincount(torch.as_tensor(labels), minlength=NUM_CLASSES).tolist()

@@ -1,12 +1,8 @@
-"""The tutorial's training loop, as notebook 05 defines it (a test checks that the
-code is the same), and the check that stops a diverging training."""
+"""The check that stops a diverging training, which the tutorial's ``train``
+(notebook 05) calls after each mini-batch."""
 from __future__ import annotations
 
 import math
-
-from tqdm import tqdm
-
-from .plotting import plot_classes_preds
 
 
 class TrainingDiverged(FloatingPointError):
@@ -18,36 +14,3 @@ def check_loss(running_loss, step):
     if not math.isfinite(running_loss):
         raise TrainingDiverged(f"the training diverged: the loss became {running_loss} by "
                                f"mini-batch {step}; try a smaller learning rate (lr)")
-
-
-def train(net, trainloader, criterion, optimizer, writer, epochs=1,
-          log_every=1000, also_log=None):
-    device = next(net.parameters()).device
-    running_loss = 0.0
-    for epoch in range(epochs):  # loop over the dataset multiple times
-        for i, data in enumerate(tqdm(trainloader, mininterval=2), 0):
-            # get the inputs; data is a list of [inputs, labels]
-            inputs, labels = data[0].to(device), data[1].to(device)
-            # zero the parameter gradients
-            optimizer.zero_grad()
-            # forward + backward + optimize
-            outputs = net(inputs)
-            loss = criterion(outputs, labels)
-            loss.backward()
-            optimizer.step()
-
-            running_loss += loss.item()
-            step = epoch * len(trainloader) + i
-            check_loss(running_loss, step)  # added: stop if it diverges
-            if i % log_every == log_every - 1:    # every log_every mini-batches...
-                # ...log the running loss
-                writer.add_scalar('training loss', running_loss / log_every, step)
-                # ...log a Matplotlib Figure showing the model's predictions on
-                # the current mini-batch
-                writer.add_figure('predictions vs. actuals',
-                                  plot_classes_preds(net, inputs, labels),
-                                  global_step=step)
-                running_loss = 0.0
-            if also_log is not None:  # added: histograms, the test set
-                also_log(i, step)
-    print('Finished Training')

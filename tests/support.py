@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fmtb import fetch, servers
-from fmtb_helpers import board_servers, data
+from fmtb_helpers import board_servers
 
 REAL_MIRROR = Path(fetch.DEFAULT_MIRROR)
 
@@ -63,7 +63,6 @@ EVAL_EVERY = 250                       # 2 test-set evaluations
 EVAL_POINTS = SUBSET // 4 // EVAL_EVERY
 EVAL_IMAGES = 1500                     # test images scored at each of them
 N_FEATURES = 300                       # learned-feature embedding of notebook 06
-CLASSES = set(data.CLASSES)
 SERIES_RUN = "fashion_mnist_experiment_1"
 SERIES_MARK = f"series-{os.getpid()}"  # this test session's series
 

@@ -15,7 +15,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from fmtb import servers
 from fmtb_helpers import board, board_servers
-from fmtb_helpers.model import Net
+from fmtb_helpers.tutorial import Net
 
 from support import event_files
 

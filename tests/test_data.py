@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fmtb import fetch
-from fmtb_helpers import data
+from fmtb_helpers import data, tutorial
 
 from support import REAL_MIRROR, assert_refused, fmtb, full_disk
 
@@ -127,7 +127,7 @@ def test_real_data_sizes_and_classes(real_data_root):
     assert (len(trainset), len(testset)) == (60000, 10000)
     assert data.class_counts(trainset.targets) == [6000] * 10
     assert data.class_counts(testset.targets) == [1000] * 10
-    assert trainset.classes[-1] == "Ankle boot" and len(data.CLASSES) == 10
+    assert trainset.classes[-1] == "Ankle boot" and len(tutorial.classes) == data.NUM_CLASSES
     image, label = trainset[0]
     assert image.shape == (1, 28, 28) and image.min() >= -1 and image.max() <= 1
 

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from fmtb import fetch
-from fmtb_helpers import data, evaluation, training
-from fmtb_helpers.model import Net
+from fmtb_helpers import data, evaluation, training, tutorial
+from fmtb_helpers.tutorial import Net
 
 from support import event_files
 
@@ -23,7 +23,7 @@ def net_and_data():
 
 def test_predict_matches_per_element_softmax(net_and_data):
     net, x, y = net_and_data
-    probs, labels = evaluation.predict(net, batches_of(x, y, 4))
+    probs, labels = tutorial.predict(net, batches_of(x, y, 4))
     assert probs.shape == (10, 10) and torch.equal(labels, y)
     with torch.no_grad():
         for i in range(10):
@@ -32,7 +32,7 @@ def test_predict_matches_per_element_softmax(net_and_data):
 
 def test_loss_and_accuracy(net_and_data):
     net, x, y = net_and_data
-    probs, labels = evaluation.predict(net, batches_of(x, y, 3))
+    probs, labels = tutorial.predict(net, batches_of(x, y, 3))
     with torch.no_grad():
         assert evaluation.loss(probs, labels) == pytest.approx(
             F.cross_entropy(net(x), y).item(), rel=1e-5)
@@ -75,17 +75,17 @@ def test_train_logs_the_tutorials_scalars_and_figures_and_learns(net_and_data, t
     batches = batches_of(x.repeat(8, 1, 1, 1), y.repeat(8), 4)  # 20 mini-batches
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     criterion = torch.nn.CrossEntropyLoss()
-    before = evaluation.loss(*evaluation.predict(net, batches_of(x, y, 10)))
+    before = evaluation.loss(*tutorial.predict(net, batches_of(x, y, 10)))
     calls = []
     writer = SummaryWriter(tmp_path)
-    training.train(net, batches, criterion, optimizer, writer, epochs=2, log_every=5,
+    tutorial.train(net, batches, criterion, optimizer, writer, epochs=2, log_every=5,
                    also_log=lambda i, step: calls.append((i, step)))
     summary = board.event_summary(board.event_file(writer))
     writer.close()
     assert summary["scalars"] == {"training loss": 8} and summary["images"] == {
         "predictions vs. actuals": 8}
     assert calls[-1] == (19, 39) and len(calls) == 40
-    assert evaluation.loss(*evaluation.predict(net, batches_of(x, y, 10))) < before
+    assert evaluation.loss(*tutorial.predict(net, batches_of(x, y, 10))) < before
     assert "Finished Training" in capsys.readouterr().out
 
 
@@ -96,7 +96,7 @@ def test_a_diverging_training_stops_with_what_to_try(net_and_data, tmp_path):
     optimizer = torch.optim.SGD(net.parameters(), lr=1e30, momentum=0.9)
     writer = SummaryWriter(tmp_path)
     with pytest.raises(training.TrainingDiverged, match=r"diverged.*smaller learning rate"):
-        training.train(net, batches_of(x.repeat(20, 1, 1, 1), y.repeat(20), 4),
+        tutorial.train(net, batches_of(x.repeat(20, 1, 1, 1), y.repeat(20), 4),
                        torch.nn.CrossEntropyLoss(), optimizer, writer, log_every=1000)
     writer.close()
 
@@ -110,16 +110,16 @@ def test_add_pr_curve_tensorboard_uses_the_labels_as_truth(tmp_path):
     labels = torch.arange(30) % 10
     writer = SummaryWriter(tmp_path)
     for i in range(10):
-        evaluation.add_pr_curve_tensorboard(writer, i, probs, labels)
+        tutorial.add_pr_curve_tensorboard(writer, i, probs, labels)
     assert board.event_summary(board.event_file(writer))["tensors"] == {
-        name: 1 for name in data.classes}
+        name: 1 for name in tutorial.classes}
     writer.close()
     assert len(event_files(tmp_path)) == 1  # no writer.close() per class
 
 
 def test_select_n_random_keeps_pairs_together():
     data_, labels = torch.arange(50).view(50, 1) * 10, torch.arange(50)
-    picked, picked_labels = evaluation.select_n_random(data_, labels, n=7)
+    picked, picked_labels = tutorial.select_n_random(data_, labels, n=7)
     assert len(picked) == 7 and torch.equal(picked[:, 0], picked_labels * 10)
     assert len(set(picked_labels.tolist())) == 7
 

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from fmtb import runner
-from fmtb.maintainer import translate
+from fmtb.maintainer import save, translate
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -69,8 +69,9 @@ def python(source: str) -> str:
 
 
 def comments(source: str) -> list[str]:
+    """A cell's comments, but for the #@save mark (the same in both editions)."""
     return [t.string for t in tokenize.generate_tokens(io.StringIO(python(source)).readline)
-            if t.type == tokenize.COMMENT]
+            if t.type == tokenize.COMMENT and t.string != save.TAG]
 
 
 def docstrings(source: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from fmtb_helpers import model
+from fmtb_helpers.tutorial import Net
 
 from support import full_disk
 
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_net_is_the_tutorials():
-    net = model.Net()
+    net = Net()
     assert sum(p.numel() for p in net.parameters()) == 44426
     assert [type(m).__name__ for m in net.children()] == [
         "Conv2d", "MaxPool2d", "Conv2d", "Linear", "Linear", "Linear"]
@@ -21,7 +22,7 @@ def test_net_is_the_tutorials():
 
 def test_checkpoint_round_trip(tmp_path):
     torch.manual_seed(1)
-    net = model.Net()
+    net = Net()
     path = model.save_checkpoint(net, tmp_path / "run" / "net.pt", accuracy=0.5)
     assert [p.name for p in path.parent.iterdir()] == ["net.pt"]  # no temp file left
     loaded, meta = model.load_checkpoint(path)
@@ -44,7 +45,7 @@ def test_missing_checkpoint_says_run_05(tmp_path):
 
 def _saved(tmp_path) -> bytes:
     torch.manual_seed(0)
-    return model.save_checkpoint(model.Net(), tmp_path / "good" / "net.pt").read_bytes()
+    return model.save_checkpoint(Net(), tmp_path / "good" / "net.pt").read_bytes()
 
 
 @pytest.mark.parametrize("damage", [
@@ -84,7 +85,7 @@ def test_a_full_disk_while_saving_says_so_and_leaves_nothing(tmp_path, monkeypat
     full_disk(monkeypatch)
     path = tmp_path / "run" / "net.pt"
     with pytest.raises(model.CheckpointError) as err:
-        model.save_checkpoint(model.Net(), path, accuracy=0.5)
+        model.save_checkpoint(Net(), path, accuracy=0.5)
     message = str(err.value)
     assert str(path) in message and "No space left on device" in message
     assert "\n" not in message and "enforce fail" not in message
@@ -92,15 +93,15 @@ def test_a_full_disk_while_saving_says_so_and_leaves_nothing(tmp_path, monkeypat
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    path = model.save_checkpoint(model.Net(), tmp_path / "net.pt", accuracy=0.5)
+    path = model.save_checkpoint(Net(), tmp_path / "net.pt", accuracy=0.5)
     before = path.read_bytes()
     full_disk(monkeypatch)
     with pytest.raises(model.CheckpointError):
-        model.save_checkpoint(model.Net(), path, accuracy=0.9)
+        model.save_checkpoint(Net(), path, accuracy=0.9)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["net.pt"]
 
 
 def test_an_unwritable_folder_is_named(tmp_path):
     (tmp_path / "run").write_text("a file where the run folder should be")
     with pytest.raises(model.CheckpointError, match=str(tmp_path / "run")):
-        model.save_checkpoint(model.Net(), tmp_path / "run" / "net.pt")
+        model.save_checkpoint(Net(), tmp_path / "run" / "net.pt")

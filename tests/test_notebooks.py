@@ -1,7 +1,7 @@
-"""The notebooks' shape: one per section, the tutorial's code in view and the same as
-the helpers', documented parameters, a stored clean run, prose for learners."""
+"""The notebooks' shape: one per section, the tutorial's code in view (tests/test_save.py
+checks the module generated from it), documented parameters, a stored clean run,
+prose for learners."""
 import ast
-import importlib
 import re
 import subprocess
 import sys
@@ -11,9 +11,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-import fmtb_helpers
 from fmtb import params
-from fmtb.maintainer.translate import without_docstrings
+from fmtb.maintainer import save
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[1-6]_*.ipynb"))
@@ -30,13 +29,6 @@ LESSON = {"01": ["SummaryWriter(", "%load_ext tensorboard", "%tensorboard --logd
                  "add_pr_curve_tensorboard(writer, i, test_probs, test_label)",
                  "writer.add_figure('confusion matrix'", "add_embedding(features",
                  "writer.add_hparams(", "run_name='.'"]}
-# The tutorial's code, defined where the tutorial introduces it, and the helper that
-# holds the same code for the later notebooks.
-TUTORIAL_CODE = {"01": {"classes": "data"}, "02": {"matplotlib_imshow": "plotting"},
-                 "03": {"Net": "model"}, "04": {"select_n_random": "evaluation"},
-                 "05": {"images_to_probs": "plotting", "plot_classes_preds": "plotting",
-                        "train": "training"},
-                 "06": {"predict": "evaluation", "add_pr_curve_tensorboard": "evaluation"}}
 SHARED = {"run_name": "fashion_mnist_experiment_1", "seed": 0}
 TRAINING = {"lr": 0.001, "momentum": 0.9, "epochs": 1, "log_every": 1000, "train_subset": 0,
             "eval_every": 5000, "batch_size": 4}
@@ -56,36 +48,8 @@ def python(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
 
 
-def definitions(tree) -> dict[str, ast.AST]:
-    found = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            found[node.name] = node
-        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            found[node.targets[0].id] = node.value
-    return found
-
-
 def test_six_notebooks_one_per_section():
     assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_"]
-
-
-@pytest.mark.parametrize("path", BOTH_EDITIONS, ids=lambda p: "/".join(p.parts[-2:]))
-def test_the_tutorials_code_stands_in_the_notebook_and_equals_the_helpers(path):
-    """d2l's #@save, kept honest: the notebook's definition and the helper are the
-    same code (the same syntax tree; docstrings aside, which the Korean edition
-    translates)."""
-    defined = {}
-    for cell in code_cells(load(path)):
-        defined.update(definitions(ast.parse(python(cell.source))))
-    for name, module in TUTORIAL_CODE[path.name[:2]].items():
-        assert name in defined, f"{name} is not defined in {path.name}"
-        helper = importlib.import_module(f"fmtb_helpers.{module}")
-        source = Path(helper.__file__).read_text()
-        theirs = definitions(ast.parse(source))[name]
-        assert (ast.dump(without_docstrings(defined[name]))
-                == ast.dump(without_docstrings(theirs))), (
-            f"{path.name}'s {name} and fmtb_helpers.{module}.{name} differ")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -155,12 +119,10 @@ def test_reads_like_a_tutorial(path):
     assert first.cell_type == "markdown" and first.source.startswith("# ")
     assert "**Goal:**" in first.source
     assert nb.cells[-1].cell_type == "markdown" and "## Summary" in nb.cells[-1].source
-    tutorial = set(TUTORIAL_CODE[path.name[:2]])
     for before, cell in zip(nb.cells, nb.cells[1:], strict=False):
         if cell.cell_type == "code":
             assert before.cell_type == "markdown", f"no lead-in before: {cell.source[:60]}"
-            defines = set(definitions(ast.parse(python(cell.source)))) & tutorial
-            limit = 40 if defines else 15  # the tutorial's functions stay whole
+            limit = 40 if save.is_saved(cell) else 15  # the tutorial's functions stay whole
             assert len(cell.source.splitlines()) <= limit, cell.source[:60]
     source = "\n".join(c.source for c in code_cells(nb))
     assert "sys.path" not in source and "import *" not in source
@@ -264,17 +226,3 @@ def test_figures_show_whatever_the_backend(path):
     asks = any(line.strip() == "%matplotlib inline"
                for c in cells for line in c.source.splitlines())
     assert asks or not shows_figures
-
-
-def test_helpers_stay_small_and_free_of_tooling():
-    package = Path(fmtb_helpers.__file__).parent
-    lines = sum(len(p.read_text().splitlines()) for p in package.glob("*.py"))
-    assert lines < 1000, lines
-    for path in package.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-                   for a in n.names}
-        modules |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
-                    if isinstance(n, ast.ImportFrom) and not n.level}
-        assert not modules & {"papermill", "jupyter_client", "nbformat", "playwright",
-                              "fmtb", "nbclient"}, path.name  # psutil: fmtb's core, too

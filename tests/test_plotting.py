@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fmtb_helpers import plotting
-from fmtb_helpers.model import Net
+from fmtb_helpers import plotting, tutorial
+from fmtb_helpers.tutorial import Net
 
 pytestmark = pytest.mark.unit
 
@@ -19,7 +19,7 @@ def test_images_to_probs_shapes_and_values(n):
     torch.manual_seed(0)
     net = Net()
     images = torch.randn(n, 1, 28, 28)
-    preds, probs = plotting.images_to_probs(net, images)
+    preds, probs = tutorial.images_to_probs(net, images)
     assert preds.shape == (n,) and len(probs) == n
     with torch.no_grad():
         out = net(images)
@@ -33,7 +33,7 @@ def test_images_to_probs_shapes_and_values(n):
 def test_prediction_figure_is_one_row(device, n):
     net = Net().to(device)
     images, labels = torch.randn(n, 1, 28, 28, device=device), torch.arange(n, device=device)
-    fig = plotting.plot_classes_preds(net, images, labels)
+    fig = tutorial.plot_classes_preds(net, images, labels)
     try:
         assert len(fig.axes) == n
         width, height = fig.get_size_inches()
@@ -54,12 +54,12 @@ def test_each_title_names_its_own_images_label():
     torch.manual_seed(1)
     net = Net()
     images, labels = torch.randn(4, 1, 28, 28), torch.tensor([3, 9, 0, 5])
-    fig = plotting.plot_classes_preds(net, images, labels)
+    fig = tutorial.plot_classes_preds(net, images, labels)
     try:
         for ax, label, image in zip(fig.axes, labels, images, strict=True):
             predicted, _, rest = ax.get_title().partition(", ")
-            assert rest.endswith(f"(label: {plotting.classes[label]})")
-            assert (ax.title.get_color() == "green") == (predicted == plotting.classes[label])
+            assert rest.endswith(f"(label: {tutorial.classes[label]})")
+            assert (ax.title.get_color() == "green") == (predicted == tutorial.classes[label])
             shown = torch.as_tensor(ax.images[0].get_array())
             assert torch.allclose(shown, image[0] / 2 + 0.5)  # its own picture
     finally:
@@ -70,7 +70,7 @@ def test_imshow_keeps_gray_levels():
     img = torch.linspace(-1, 1, 28 * 28).view(1, 28, 28)
     fig, ax = plt.subplots()
     try:
-        assert plotting.matplotlib_imshow(img, one_channel=True) is None
+        assert tutorial.matplotlib_imshow(img, one_channel=True) is None
         shown = ax.images[0].get_array()
         assert shown.min() == pytest.approx(0) and shown.max() == pytest.approx(1)
         assert len(set(shown.flatten().tolist())) > 100

@@ -13,9 +13,9 @@ import pytest
 
 from fmtb import fetch, folders, results, runner
 from fmtb_helpers import board, data
+from fmtb_helpers.tutorial import classes
 
 from support import (
-    CLASSES,
     EVAL_POINTS,
     FMTB,
     LOG_POINTS,
@@ -48,17 +48,17 @@ def test_series_writes_every_section(series):
     scalars = summary["scalars"]
     assert scalars["training loss"] == LOG_POINTS
     assert scalars["test loss"] == scalars["test accuracy"] == EVAL_POINTS
-    assert {f"per-class accuracy/{c}" for c in CLASSES} <= set(scalars)
+    assert {f"per-class accuracy/{c}" for c in classes} <= set(scalars)
     assert summary["graph"] == {"graph": 1}
     histograms = summary["histograms"]
     assert len(histograms) == 20 and set(histograms.values()) == {LOG_POINTS}
     assert {"weights/fc3.weight", "gradients/conv1.bias"} <= set(histograms)
     tensors = summary["tensors"]
-    assert all(tensors[c] == 1 for c in CLASSES)
-    assert all(tensors[f"during training/{c}"] == EVAL_POINTS for c in CLASSES)
+    assert all(tensors[c] == 1 for c in classes)
+    assert all(tensors[f"during training/{c}"] == EVAL_POINTS for c in classes)
     (pixels,) = board.projector_summary(next(run.glob("pixels_*")))
     (learned,) = board.projector_summary(next(run.glob("learned_features_*")))
-    assert pixels["shape"] == (100, 784) and set(pixels["labels"]) <= CLASSES
+    assert pixels["shape"] == (100, 784) and set(pixels["labels"]) <= set(classes)
     assert pixels["thumbnail"] == (28, 28)
     assert learned["tensor_name"].startswith("learned features")
     assert learned["shape"] == (N_FEATURES, 84) and learned["thumbnail"] == (28, 28)
@@ -215,13 +215,13 @@ def test_the_command_does_not_import_torch():
 
 
 def test_final_metrics_are_the_saved_models(series, real_data_root):
-    from fmtb_helpers import evaluation, model
+    from fmtb_helpers import evaluation, model, tutorial
 
     base, _ = series
     run = base / "runs" / SERIES_RUN
     net, _ = model.load_checkpoint(run / "net.pt", "cpu")
     _, testset = data.load_datasets(real_data_root, in_memory=True)
-    probs, labels = evaluation.predict(net, data.batches(testset))
+    probs, labels = tutorial.predict(net, data.batches(testset))
     metrics = results.final_metrics(run)
     assert metrics[results.ACCURACY] == pytest.approx(evaluation.accuracy(probs, labels),
                                                       abs=1e-6)

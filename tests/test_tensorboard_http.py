@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fmtb_helpers import data
+from fmtb_helpers import data, tutorial
 
 from support import (
-    CLASSES,
     EVAL_EVERY,
     EVAL_IMAGES,
     EVAL_POINTS,
@@ -97,7 +96,7 @@ def test_projector_holds_100_images_with_labels_and_gray_sprites(tb):
     name = emb["tensorName"]
     labels = tb.get("/data/plugin/projector/metadata" + q(run=pixels, name=name)).decode()
     rows = labels.strip().splitlines()
-    assert len(rows) == 100 and set(rows) <= CLASSES and len(set(rows)) > 5
+    assert len(rows) == 100 and set(rows) <= set(tutorial.classes) and len(set(rows)) > 5
     sprite = png(tb, "/data/plugin/projector/sprite_image" + q(run=pixels, name=name))
     assert sprite.shape == (280, 280)
     # uint8 thumbnails would be scaled by 255 again: black and white only
@@ -113,14 +112,14 @@ def test_scalars_dashboard_holds_the_training_loss(tb):
 
 def test_pr_curves_use_the_labels_as_truth(tb, real_data_root):
     tags = tb.get_json("/data/plugin/pr_curves/tags")[RUN]
-    assert CLASSES <= set(tags)
+    assert set(tutorial.classes) <= set(tags)
     labels = data.read_idx(data.raw_dir(real_data_root) / "t10k-labels-idx1-ubyte")
     # during training only the first eval_images test images are scored
     sample = data.class_counts(labels[:EVAL_IMAGES])
     for tag in tags:
         during = tag.startswith("during training/")
         name = tag.removeprefix("during training/")
-        positives = sample[data.CLASSES.index(name)] if during else 1000
+        positives = sample[tutorial.classes.index(name)] if during else 1000
         for curve in tb.get_json("/data/plugin/pr_curves/pr_curves" + q(run=RUN, tag=tag))[RUN]:
             # at the lowest threshold every truly positive image counts
             assert curve["true_positives"][0] + curve["false_negatives"][0] == positives, tag
