@@ -36,8 +36,9 @@ def archive_dir(runs_dir: str | Path) -> Path:
     return runs.with_name(runs.name + "_previous")
 
 
-def _move_aside(runs_dir: str | Path, name: str, items: list[Path]) -> Path:
-    """Move ``items`` into a new ``<archive>/<name>-<time of the newest>[-n]``."""
+def _move_aside(runs_dir: str | Path, name: str, items: list[Path], whole=False) -> Path:
+    """Move ``items`` into a new ``<archive>/<name>-<time of the newest>[-n]`` (``whole``:
+    the one folder in ``items`` becomes it)."""
     newest = max(p.stat().st_mtime for p in items)
     stamp = datetime.fromtimestamp(newest).strftime("%Y%m%d-%H%M%S")
     archive = archive_dir(runs_dir)
@@ -46,7 +47,7 @@ def _move_aside(runs_dir: str | Path, name: str, items: list[Path]) -> Path:
     while target.exists():
         n += 1
         target = archive / f"{name}-{stamp}-{n}"
-    if len(items) == 1 and items[0].is_dir():
+    if whole:
         shutil.move(items[0], target)
     else:
         target.mkdir()
@@ -65,7 +66,7 @@ def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
     path = run_dir(runs_dir, run_name)
     if fresh and path.is_dir() and any(path.iterdir()):
         had_model = (path / paths.CHECKPOINT_NAME).is_file()
-        target = _move_aside(runs_dir, run_name, [path])
+        target = _move_aside(runs_dir, run_name, [path], whole=True)
         servers.wait_until_dropped(path)
         there, back = os.path.relpath(target), os.path.relpath(path.parent)
         print(say(f"An earlier run named {run_name}"

@@ -150,9 +150,9 @@ def check_run_name(text: str, name: str = "run_name") -> str:
         raise ParameterError(say(
             f"{name} must be a folder name, not a path: {text!r} is empty, '.' or '..', "
             f"or holds a '/', '\\' or a control character; give a name such as 'experiment_2'",
-            f"{name} 값은 경로가 아닌 폴더 이름이어야 합니다. "
-            f"{text!r}는 비어 있거나 '.', '..'이거나 "
-            f"'/', '\\', 제어 문자를 담고 있습니다. 'experiment_2'처럼 이름을 주십시오"))
+            f"{name} 값은 경로가 아닌 폴더 이름이어야 합니다(빈 값, '.', '..'은 안 되고 "
+            f"'/', '\\', 제어 문자도 쓸 수 없습니다). 지금 값: {text!r}. "
+            f"'experiment_2'처럼 이름을 주십시오"))
     size = len(text.encode("utf-8", "surrogateescape"))
     if size > MAX_RUN_NAME_BYTES:
         raise ParameterError(say(
