@@ -96,7 +96,7 @@ def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
         print(say(f"Notebook {notebook} ran on run {run_name} before: this run replaces its "
                   f"logs; the earlier ones ({', '.join(p.name.split('.')[0] for p in earlier)})"
                   f" are now in {there}.",
-                  f"런 {run_name}에 노트북 {notebook}의 이전 기록이 있어 이번 실행의 기록으로 "
+                  f"런 {run_name}에 노트북 {notebook}의 이전 기록이 있어 새 기록으로 "
                   f"대신합니다. 이전 기록({', '.join(p.name.split('.')[0] for p in earlier)})"
                   f"은 {there}로 옮겼습니다."))
     return paths.summary_writer(path, notebook, filename_suffix=f".{notebook}")
