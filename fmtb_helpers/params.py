@@ -166,12 +166,16 @@ def check_run_name(text: str, name: str = "run_name") -> str:
 def _device(name: str, text: str) -> str:
     if text in ("auto", "cpu"):  # there on every machine: no need to import torch
         return text
-    from .runtime import DeviceError, pick_device
+    from .runtime import DEVICES, DeviceError, available_devices, pick_device
 
     try:
         pick_device(text)
     except DeviceError as exc:
-        raise ParameterError(str(exc)) from None
+        here = ", ".join(available_devices())
+        raise ParameterError(say(str(exc), (
+            f"{name} 값은 {', '.join(DEVICES)} 중 하나여야 합니다. 지금 값: {text!r}"
+            if text not in DEVICES else f"{name} {text!r}는 이 컴퓨터에 없습니다(있는 것: "
+            f"{here}). device='auto'나 'cpu'를 쓰십시오"))) from None
     return text
 
 

@@ -114,6 +114,8 @@ def test_korean_notebooks_say_it_in_korean(values, monkeypatch):
         params.check({**values, "batch_size": 0})
     with pytest.raises(ParameterError, match="run_name 값은 경로가 아닌 폴더 이름이어야 합니다"):
         params.check({**values, "run_name": "."})
+    with pytest.raises(ParameterError, match="device 값은 auto, cpu, cuda, mps 중 하나여야"):
+        params.check({**values, "device": "gpu"})
 
 
 def test_empty_folders_are_the_defaults(values):
