@@ -221,7 +221,7 @@ def _folder(name: str, value: str) -> Path:
     if not existing.is_dir():
         raise ParameterError(say(
             f"{name} {value!r} is not a folder: {existing} is a file; give a folder",
-            f"{name} 값 {value!r}는 폴더가 아닙니다. {existing}는 파일입니다. 폴더를 주십시오"))
+            f"{name} 값 {value!r}: 폴더가 아니라 파일입니다({existing}). 폴더를 주십시오"))
     return path
 
 
@@ -232,7 +232,8 @@ def _writable(name: str, value: str, path: Path, why: tuple[str, str]) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ParameterError(say(
             f"{name} {value!r}: {existing} is read-only, and {why[0]}; give a writable folder",
-            f"{name} 값 {value!r}: {existing}에 쓸 수 없는데 {why[1]}. 쓸 수 있는 폴더를 주십시오"))
+            f"{name} 값 {value!r}: {why[1]} {existing}에 쓸 수 없습니다. "
+            f"쓸 수 있는 폴더를 주십시오"))
 
 
 def check_data_root(value: str) -> None:
@@ -243,12 +244,12 @@ def check_data_root(value: str) -> None:
     if not (data.raw_dir(path) / "train-images-idx3-ubyte").is_file():
         _writable("data_root", value, path,
                   ("Fashion-MNIST is not there yet to be downloaded",
-                   "Fashion-MNIST가 아직 없어 내려받아야 합니다"))
+                   "Fashion-MNIST가 아직 없어 내려받아야 하는데"))
 
 
 def check_runs_dir(value: str) -> None:
     _writable("runs_dir", value, _folder("runs_dir", value),
-              ("the notebooks write their runs there", "노트북이 그곳에 런을 기록합니다"))
+              ("the notebooks write their runs there", "노트북이 런을 기록할 폴더인데"))
 
 
 FOLDERS = {"data_root": check_data_root, "runs_dir": check_runs_dir}
@@ -274,6 +275,6 @@ def within_epoch(name: str, every: int, batches: int, times: int) -> int:
     fitted = max(1, batches // times)
     print(say(f"{name} {every} is more than the {batches} mini-batches of an epoch: "
               f"every {fitted} instead",
-              f"{name} {every}가 한 에폭의 미니배치 {batches}개보다 많으므로 "
+              f"한 에폭의 미니배치가 {batches}개뿐이라 {name} {every} 대신 "
               f"{fitted}개마다 기록합니다"))
     return fitted

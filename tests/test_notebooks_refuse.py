@@ -2,6 +2,7 @@
 stops in one line before anything is written, run names are names, nothing stale is
 trusted, short runs still draw curves, reruns say where the earlier logs went."""
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,15 +19,23 @@ PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 NOTEBOOK = {p.name[:2]: p for p in paths.notebooks_dir().glob("0[1-6]_*.ipynb")}
 
 
-def papermill(notebook: str, out: Path, *pairs, raw=()):
-    """Run a notebook as a learner would from the project's root; ``(rc, stdout, stderr)``."""
+def papermill_args(notebook: str, out: Path, *pairs, raw=()) -> list[str]:
     args = [PAPERMILL, str(NOTEBOOK[notebook]), str(out / f"{notebook}.ipynb"),
             "--cwd", str(paths.notebooks_dir())]
     for flag, given in (("-p", pairs), ("-r", raw)):
         for name, value in given:
             args += [flag, name, str(value)]
-    env = {k: v for k, v in os.environ.items() if k != "FMTB_LANG"}
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
+    return args
+
+
+def learner_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != "FMTB_LANG"}
+
+
+def papermill(notebook: str, out: Path, *pairs, raw=()):
+    """Run a notebook as a learner would, with papermill; ``(rc, stdout, stderr)``."""
+    proc = subprocess.run(papermill_args(notebook, out, *pairs, raw=raw), capture_output=True,
+                          text=True, timeout=600, env=learner_env())
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -84,6 +93,27 @@ def test_01_names_a_data_root_that_is_a_file(tmp_path):
     assert rc != 0
     assert error_line(err) == (f"ParameterError: data_root '{tmp_path / 'data'}' is not a "
                                f"folder: {tmp_path / 'data'} is a file; give a folder")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_01_names_a_read_only_data_root_it_would_download_into(tmp_path):
+    # a read-only mount (root writes through chmod), in a mount namespace of its own
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    mount = f"mount --bind {shlex.quote(str(ro))} {shlex.quote(str(ro))} && " \
+            f"mount -o remount,bind,ro {shlex.quote(str(ro))}"
+    if subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", mount],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no read-only mount of our own here (unshare -m and mount need root)")
+    args = shlex.join(papermill_args("01", tmp_path, ("runs_dir", tmp_path / "runs"),
+                                     ("data_root", ro)))
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                           f"{mount} && {args}"], capture_output=True, text=True, timeout=600,
+                          env=learner_env())
+    assert proc.returncode != 0
+    assert error_line(proc.stderr) == (
+        f"ParameterError: data_root '{ro}': {ro} is read-only, and Fashion-MNIST is not "
+        f"there yet to be downloaded; give a writable folder")
     assert not (tmp_path / "runs").exists()
 
 
