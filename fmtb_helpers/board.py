@@ -36,6 +36,12 @@ def archive_dir(runs_dir: str | Path) -> Path:
     return runs.with_name(runs.name + "_previous")
 
 
+def _shown(path: Path) -> str:
+    """``path`` as a learner types it: relative to the notebook's folder, unless far."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith(f"..{os.sep}..{os.sep}") else relative
+
+
 def _move_aside(runs_dir: str | Path, name: str, items: list[Path], whole=False) -> Path:
     """Move ``items`` into a new ``<archive>/<name>-<time of the newest>[-n]`` (``whole``:
     the one folder in ``items`` becomes it)."""
@@ -68,7 +74,7 @@ def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
         had_model = (path / paths.CHECKPOINT_NAME).is_file()
         target = _move_aside(runs_dir, run_name, [path], whole=True)
         servers.wait_until_dropped(path)
-        there, back = os.path.relpath(target), os.path.relpath(path.parent)
+        there, back = _shown(target), _shown(path.parent)
         print(say(f"An earlier run named {run_name}"
                   f"{f' (with its trained model, {paths.CHECKPOINT_NAME})' if had_model else ''}"
                   f" is now in {there}; move it back into {back} to see it in TensorBoard again.",
@@ -92,12 +98,14 @@ def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
     earlier = sorted(path.glob(f"events.out.tfevents.*.{notebook}")) + [
         path / name for name in LEAVES.get(notebook, ()) if (path / name).is_file()]
     if earlier:
-        there = os.path.relpath(_move_aside(runs_dir, f"{run_name}-{notebook}", earlier))
-        print(say(f"Notebook {notebook} ran on run {run_name} before: this run replaces its "
-                  f"logs; the earlier ones ({', '.join(p.name.split('.')[0] for p in earlier)})"
-                  f" are now in {there}.",
+        model = any(p.name == paths.CHECKPOINT_NAME for p in earlier)
+        there = _shown(_move_aside(runs_dir, f"{run_name}-{notebook}", earlier))
+        print(say(f"Notebook {notebook} ran on run {run_name} before: its new logs replace the "
+                  f"earlier ones, which are now in {there}"
+                  f"{f' with its trained model, {paths.CHECKPOINT_NAME}' if model else ''}.",
                   f"런 {run_name}에 노트북 {notebook}의 이전 기록이 있어 새 기록으로 "
-                  f"대신합니다. 이전 기록({', '.join(p.name.split('.')[0] for p in earlier)})"
+                  f"대신합니다. 이전 기록"
+                  f"{f'(학습된 모델 {paths.CHECKPOINT_NAME} 포함)' if model else ''}"
                   f"은 {there}로 옮겼습니다."))
     return paths.summary_writer(path, notebook, filename_suffix=f".{notebook}")
 
@@ -135,7 +143,7 @@ def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
     while (target := path / f"{name}_{datetime.now():%H%M%S}") in earlier:
         time.sleep(1)  # twice in one second: a name TensorBoard may have cached
     if earlier:
-        there = os.path.relpath(_move_aside(runs_dir, f"{run_name}-{name}", earlier))
+        there = _shown(_move_aside(runs_dir, f"{run_name}-{name}", earlier))
         print(say(f"This replaces the earlier {name} embedding of run {run_name}; "
                   f"it is now in {there}.",
                   f"런 {run_name}의 이전 {name} 임베딩을 대신합니다. "

@@ -61,7 +61,8 @@ def test_a_notebook_run_again_replaces_only_its_own_event_file(tmp_path, capsys,
     (copy,) = (tmp_path / "runs_previous").iterdir()
     assert copy.name.startswith("exp-02-") and [f.suffix for f in event_files(copy)] == [".02"]
     said = capsys.readouterr().out
-    assert "replaces its logs" in said and f"runs_previous/{copy.name}" in said
+    assert f"its new logs replace the earlier ones, which are now in runs_previous/{copy.name}." \
+        in said
 
 
 def test_notebook_05_run_again_moves_its_model_aside_with_its_logs(tmp_path, capsys):
@@ -73,7 +74,7 @@ def test_notebook_05_run_again_moves_its_model_aside_with_its_logs(tmp_path, cap
     assert not (runs / "exp" / "net.pt").exists()
     (copy,) = (tmp_path / "runs_previous").iterdir()
     assert (copy / "net.pt").read_text() == "weights"
-    assert "(events, net)" in capsys.readouterr().out
+    assert " with its trained model, net.pt." in capsys.readouterr().out
     with pytest.raises(board.ModelError, match="no finished training of its own"):
         board.trained_model(runs, "exp")
 
