@@ -28,17 +28,8 @@ class ParameterError(FmtbError, ValueError):
     exit_code = 2
 
 
-def _bounds(name, value, lo, hi, why=("", "")):
-    if hi is not None and value > hi and why[0]:
-        raise ParameterError(say(f"{name} must be at most {hi} ({why[0]}), not {value}",
-                                 f"{name} 값은 {hi} 이하여야 합니다({why[1]}). 지금 값: {value}"))
-    if lo is not None and value < lo or hi is not None and value > hi:
-        if hi is None or why[0]:
-            raise ParameterError(say(f"{name} must be at least {lo}, not {value}",
-                                     f"{name} 값은 {lo} 이상이어야 합니다. 지금 값: {value}"))
-        raise ParameterError(say(f"{name} must be between {lo} and {hi}, not {value}",
-                                 f"{name} 값은 {lo}에서 {hi} 사이여야 합니다. 지금 값: {value}"))
-    return value
+def _wrong(en: str, ko: str) -> ParameterError:
+    return ParameterError(say(en, ko))
 
 
 class Whole:
@@ -48,22 +39,29 @@ class Whole:
     def __init__(self, lo=None, hi=None, why=("", "")):
         self.lo, self.hi, self.why = lo, hi, why
 
-    def _not_whole(self, name, value):
-        return ParameterError(say(f"{name} must be a whole number, not {value!r}",
-                                  f"{name} 값은 정수여야 합니다. 지금 값: {value!r}"))
-
     def parse(self, name, text):
         try:
             value = int(text)
         except ValueError:
-            raise self._not_whole(name, text) from None
+            value = text  # not a whole number: check names the text
         return self.check(name, value)
 
     def check(self, name, value):
+        lo, hi, why = self.lo, self.hi() if callable(self.hi) else self.hi, self.why
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._not_whole(name, value)
-        hi = self.hi() if callable(self.hi) else self.hi
-        return _bounds(name, value, self.lo, hi, self.why)
+            raise _wrong(f"{name} must be a whole number, not {value!r}",
+                         f"{name} 값은 정수여야 합니다. 지금 값: {value!r}")
+        if hi is not None and value > hi and why[0]:
+            raise _wrong(f"{name} must be at most {hi} ({why[0]}), not {value}",
+                         f"{name} 값은 {hi} 이하여야 합니다({why[1]}). 지금 값: {value}")
+        if (lo is not None and value < lo or hi is not None and value > hi) and (
+                hi is None or why[0]):
+            raise _wrong(f"{name} must be at least {lo}, not {value}",
+                         f"{name} 값은 {lo} 이상이어야 합니다. 지금 값: {value}")
+        if lo is not None and value < lo or hi is not None and value > hi:
+            raise _wrong(f"{name} must be between {lo} and {hi}, not {value}",
+                         f"{name} 값은 {lo}에서 {hi} 사이여야 합니다. 지금 값: {value}")
+        return value
 
 
 class Number:
@@ -76,48 +74,41 @@ class Number:
         try:
             value = float(text)
         except ValueError:
-            raise ParameterError(say(f"{name} must be a number, not {text!r}",
-                                     f"{name} 값은 숫자여야 합니다. 지금 값: {text!r}")) from None
+            value = text  # not a number: check names the text
         return self.check(name, value, text)
 
     def check(self, name, value, shown=None):
         shown = shown if shown is not None else str(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParameterError(say(f"{name} must be a number, not {value!r}",
-                                     f"{name} 값은 숫자여야 합니다. 지금 값: {value!r}"))
+            raise _wrong(f"{name} must be a number, not {value!r}",
+                         f"{name} 값은 숫자여야 합니다. 지금 값: {value!r}")
         if not math.isfinite(value):
-            raise ParameterError(say(f"{name} must be a finite number, not {shown!r}",
-                                     f"{name} 값은 유한한 숫자여야 합니다. 지금 값: {shown!r}"))
+            raise _wrong(f"{name} must be a finite number, not {shown!r}",
+                         f"{name} 값은 유한한 숫자여야 합니다. 지금 값: {shown!r}")
         if self.positive and value <= 0:
-            raise ParameterError(say(f"{name} must be a positive number, not {shown!r}",
-                                     f"{name} 값은 0보다 커야 합니다. 지금 값: {shown!r}"))
+            raise _wrong(f"{name} must be a positive number, not {shown!r}",
+                         f"{name} 값은 0보다 커야 합니다. 지금 값: {shown!r}")
         if not self.positive and value < 0:
-            raise ParameterError(say(f"{name} must not be negative, not {shown!r}",
-                                     f"{name} 값은 음수일 수 없습니다. 지금 값: {shown!r}"))
+            raise _wrong(f"{name} must not be negative, not {shown!r}",
+                         f"{name} 값은 음수일 수 없습니다. 지금 값: {shown!r}")
         if self.below is not None and value >= self.below:
-            raise ParameterError(say(f"{name} must be below {self.below}, not {shown!r}",
-                                     f"{name} 값은 {self.below}보다 작아야 합니다. "
-                                     f"지금 값: {shown!r}"))
+            raise _wrong(f"{name} must be below {self.below}, not {shown!r}",
+                         f"{name} 값은 {self.below}보다 작아야 합니다. 지금 값: {shown!r}")
         return value
 
 
 class Flag:
+    WORDS = {"true": True, "1": True, "yes": True, "on": True,
+             "false": False, "0": False, "no": False, "off": False}
+
     def parse(self, name, text):
-        lowered = text.strip().lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
-        raise self._wrong(name, text)
+        return self.check(name, self.WORDS.get(text.strip().lower(), text))
 
     def check(self, name, value):
         if not isinstance(value, bool):
-            raise self._wrong(name, value)
+            raise _wrong(f"{name} must be true or false, not {value!r}",
+                         f"{name} 값은 true 또는 false여야 합니다. 지금 값: {value!r}")
         return value
-
-    def _wrong(self, name, value):
-        return ParameterError(say(f"{name} must be true or false, not {value!r}",
-                                  f"{name} 값은 true 또는 false여야 합니다. 지금 값: {value!r}"))
 
 
 class Text:
@@ -132,11 +123,10 @@ class Text:
 
     def check(self, name, value):
         if not isinstance(value, str):
-            raise ParameterError(say(
-                f"{name} must be text, not {value!r}; with papermill pass it with -r "
-                f"(raw), as in -r {name} {value}",
-                f"{name} 값은 문자열이어야 합니다. 지금 값: {value!r}. papermill에서는 "
-                f"-r {name} {value}처럼 -r로 넘기십시오"))
+            raise _wrong(f"{name} must be text, not {value!r}; with papermill pass it with -r "
+                         f"(raw), as in -r {name} {value}",
+                         f"{name} 값은 문자열이어야 합니다. 지금 값: {value!r}. papermill에서는 "
+                         f"-r {name} {value}처럼 -r로 넘기십시오")
         return self.parse(name, value)
 
 
