@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from . import board_servers as servers
-from . import paths
+from . import params, paths
+from .errors import FmtbError, say
 
 # TensorBoard keeps 10 images a tag unless told otherwise; notebook 05 logs 15 figures
 SERVER_FLAGS = ("--samples_per_plugin", "images=100")
@@ -24,43 +25,109 @@ SERVER_FLAGS = ("--samples_per_plugin", "images=100")
 # --- the run and its writers ---------------------------------------------------
 
 def run_dir(runs_dir: str | Path, run_name: str) -> Path:
-    return Path(runs_dir).expanduser().resolve() / run_name
+    """``<runs_dir>/<run_name>``; a ``run_name`` that is a path, not a name, is refused."""
+    return Path(runs_dir).expanduser().resolve() / params.check_run_name(run_name)
+
+
+def archive_dir(runs_dir: str | Path) -> Path:
+    """``<runs_dir>_previous``, beside ``runs_dir``: where runs and logs moved aside go.
+    Not inside it: TensorBoard lists every folder under its logdir, dot-folders too."""
+    runs = Path(runs_dir).expanduser().resolve()
+    return runs.with_name(runs.name + "_previous")
+
+
+def _shown(path: Path) -> str:
+    """``path`` as a learner types it: relative to the notebook's folder, unless far."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith(f"..{os.sep}..{os.sep}") else relative
+
+
+def _move_aside(runs_dir: str | Path, name: str, items: list[Path], whole=False) -> Path:
+    """Move ``items`` into a new ``<archive>/<name>-<time of the newest>[-n]`` (``whole``:
+    the one folder in ``items`` becomes it)."""
+    newest = max(p.stat().st_mtime for p in items)
+    stamp = datetime.fromtimestamp(newest).strftime("%Y%m%d-%H%M%S")
+    archive = archive_dir(runs_dir)
+    archive.mkdir(exist_ok=True)
+    target, n = archive / f"{name}-{stamp}", 1
+    while target.exists():
+        n += 1
+        target = archive / f"{name}-{stamp}-{n}"
+    if whole:
+        shutil.move(items[0], target)
+    else:
+        target.mkdir()
+        for item in items:
+            shutil.move(item, target / item.name)
+    return target
 
 
 def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
     """``<runs_dir>/<run_name>``, created if need be.
 
-    With ``fresh`` (the default), an earlier run of that name moves to
+    With ``fresh`` (the default), an earlier run of that name, and only it, moves to
     ``<runs_dir>_previous/<run_name>-<time>``, outside TensorBoard's logdir, and
     a running TensorBoard is given time to drop it before the new run begins.
     """
     path = run_dir(runs_dir, run_name)
-    if fresh and path.exists() and any(path.iterdir()):
-        stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-        archive = path.parent.with_name(path.parent.name + "_previous")
-        archive.mkdir(exist_ok=True)
-        target, n = archive / f"{run_name}-{stamp}", 1
-        while target.exists():
-            n += 1
-            target = archive / f"{run_name}-{stamp}-{n}"
-        model = (f" (with its trained model, {paths.CHECKPOINT_NAME})"
-                 if (path / paths.CHECKPOINT_NAME).is_file() else "")
-        path.rename(target)
+    if fresh and path.is_dir() and any(path.iterdir()):
+        had_model = (path / paths.CHECKPOINT_NAME).is_file()
+        target = _move_aside(runs_dir, run_name, [path], whole=True)
         servers.wait_until_dropped(path)
-        print(f"An earlier run named {run_name}{model} is now in {os.path.relpath(target)}; "
-              f"move it back into {os.path.relpath(path.parent)} to see it in TensorBoard again.")
+        there, back = _shown(target), _shown(path.parent)
+        print(say(f"An earlier run named {run_name}"
+                  f"{f' (with its trained model, {paths.CHECKPOINT_NAME})' if had_model else ''}"
+                  f" is now in {there}; move it back into {back} to see it in TensorBoard again.",
+                  f"이름이 {run_name}인 이전 런"
+                  f"{f'(학습된 모델 {paths.CHECKPOINT_NAME} 포함)' if had_model else ''}"
+                  f"을 {there}로 옮겼습니다. TensorBoard에서 다시 보려면 {back}로 되돌리십시오."))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
+# What a notebook leaves in the run beside its event files (05: the trained model)
+LEAVES = {"05": (paths.CHECKPOINT_NAME,)}
+
+
 def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
-    """A ``SummaryWriter`` on the run, its event file marked as ``notebook``'s; that
-    notebook's earlier event files are removed first, so running it again replaces
-    what it logged instead of adding a second copy."""
+    """A ``SummaryWriter`` on the run, its event file marked as ``notebook``'s. That
+    notebook's earlier event files (and what else it left, :data:`LEAVES`) move
+    aside first, and it says where: running it again replaces what it logged
+    instead of adding a second copy, and a failed rerun leaves no older model behind."""
     path = start_run(runs_dir, run_name, fresh=False)
-    for old in path.glob(f"events.out.tfevents.*.{notebook}"):
-        old.unlink()
+    earlier = sorted(path.glob(f"events.out.tfevents.*.{notebook}")) + [
+        path / name for name in LEAVES.get(notebook, ()) if (path / name).is_file()]
+    if earlier:
+        model = any(p.name == paths.CHECKPOINT_NAME for p in earlier)
+        there = _shown(_move_aside(runs_dir, f"{run_name}-{notebook}", earlier))
+        print(say(f"Notebook {notebook} ran on run {run_name} before: its new logs replace the "
+                  f"earlier ones, which are now in {there}"
+                  f"{f' with its trained model, {paths.CHECKPOINT_NAME}' if model else ''}.",
+                  f"런 {run_name}에 노트북 {notebook}의 이전 기록이 있어 새 기록으로 "
+                  f"대신합니다. 이전 기록"
+                  f"{f'(학습된 모델 {paths.CHECKPOINT_NAME} 포함)' if model else ''}"
+                  f"은 {there}로 옮겼습니다."))
     return paths.summary_writer(path, notebook, filename_suffix=f".{notebook}")
+
+
+class ModelError(FmtbError):
+    """No model of this run's own finished training; the message says what to run."""
+
+
+def trained_model(runs_dir: str | Path, run_name: str) -> Path:
+    """The run's trained model, ``<run>/net.pt``, if notebook 05 finished on this run
+    and left its logs there (a failed 05 moves the earlier model aside with its logs)."""
+    path = run_dir(runs_dir, run_name)
+    model = path / paths.CHECKPOINT_NAME
+    if not model.is_file() or not any(path.glob("events.out.tfevents.*.05")):
+        missing = paths.CHECKPOINT_NAME if not model.is_file() else "logs of notebook 05"
+        raise ModelError(say(
+            f"run {run_name} has no finished training of its own ({missing} is not in {path}): "
+            f"run notebook 05 on this run first",
+            f"런 {run_name}에는 끝까지 마친 학습이 없습니다({path}에 "
+            f"{'노트북 05의 기록' if model.is_file() else missing + ' 파일'}이 없습니다). "
+            f"이 런에서 노트북 05를 먼저 실행하십시오"))
+    return model
 
 
 def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
@@ -68,14 +135,19 @@ def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
 
     TensorBoard's Projector reads the runs' embeddings when the set of runs
     changes, and caches them by run and tensor name, so a new embedding needs
-    a run it has not seen; earlier ``<name>_*`` sub-runs are removed.
+    a run it has not seen; earlier ``<name>_*`` sub-runs move aside, as in
+    :func:`notebook_writer`.
     """
     path = start_run(runs_dir, run_name, fresh=False)
-    earlier = list(path.glob(f"{name}_*"))
+    earlier = sorted(path.glob(f"{name}_*"))
     while (target := path / f"{name}_{datetime.now():%H%M%S}") in earlier:
         time.sleep(1)  # twice in one second: a name TensorBoard may have cached
-    for old in earlier:
-        shutil.rmtree(old)
+    if earlier:
+        there = _shown(_move_aside(runs_dir, f"{run_name}-{name}", earlier))
+        print(say(f"This replaces the earlier {name} embedding of run {run_name}; "
+                  f"it is now in {there}.",
+                  f"런 {run_name}의 이전 {name} 임베딩을 대신합니다. "
+                  f"이전 것은 {there}로 옮겼습니다."))
     return paths.summary_writer(target)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+from .errors import FmtbError
 
-class TrainingDiverged(FloatingPointError):
+
+class TrainingDiverged(FmtbError, FloatingPointError):
     """The loss is no longer a finite number; the message says what to try."""
 
 

@@ -93,6 +93,7 @@ def plot_classes_preds(net, images, labels):
     information based on whether the prediction was correct or not.
     Uses the "images_to_probs" function.
     '''
+    images, labels = images[:8], labels[:8]  # added: at most 8, whatever the batch size
     preds, probs = images_to_probs(net, images)
     # plot the images in the batch, along with predicted and true labels
     fig = plt.figure(figsize=(3 * len(images), 3.6))  # fixed: one row (was 12 x 48)

@@ -41,32 +41,75 @@ def test_start_run_moves_an_earlier_run_out_of_the_logdir(tmp_path, capsys, monk
     assert (run / "new.txt").is_file() and capsys.readouterr().out == ""
 
 
-def test_a_notebook_run_again_replaces_only_its_own_event_file(tmp_path):
-    first = board.notebook_writer(tmp_path, "exp", "02")
+def test_a_notebook_run_again_replaces_only_its_own_event_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    first = board.notebook_writer(runs, "exp", "02")
     first.add_scalar("grid", 1.0, 0)
     first.close()
-    other = board.notebook_writer(tmp_path, "exp", "03")
+    other = board.notebook_writer(runs, "exp", "03")
     other.add_scalar("graph", 1.0, 0)
     other.close()
-    again = board.notebook_writer(tmp_path, "exp", "02")
+    assert capsys.readouterr().out == ""
+    again = board.notebook_writer(runs, "exp", "02")
     again.add_scalar("grid", 2.0, 0)
     again.close()
-    files = event_files(tmp_path / "exp")
+    files = event_files(runs / "exp")
     assert sorted(f.suffix for f in files) == [".02", ".03"]
-    assert board.event_summary(tmp_path / "exp")["scalars"] == {"grid": 1, "graph": 1}
+    assert board.event_summary(runs / "exp")["scalars"] == {"grid": 1, "graph": 1}
+    # the earlier grid is kept, outside TensorBoard's logdir, and the notebook says where
+    (copy,) = (tmp_path / "runs_previous").iterdir()
+    assert copy.name.startswith("exp-02-") and [f.suffix for f in event_files(copy)] == [".02"]
+    said = capsys.readouterr().out
+    assert f"its new logs replace the earlier ones, which are now in runs_previous/{copy.name}." \
+        in said
 
 
-def test_each_embedding_gets_a_new_run_and_the_old_one_goes(tmp_path):
+def test_notebook_05_run_again_moves_its_model_aside_with_its_logs(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    board.notebook_writer(runs, "exp", "05").close()
+    (runs / "exp" / "net.pt").write_text("weights")
+    assert board.trained_model(runs, "exp") == runs / "exp" / "net.pt"
+    board.notebook_writer(runs, "exp", "05").close()  # a rerun: until it saves, no model
+    assert not (runs / "exp" / "net.pt").exists()
+    (copy,) = (tmp_path / "runs_previous").iterdir()
+    assert (copy / "net.pt").read_text() == "weights"
+    assert " with its trained model, net.pt." in capsys.readouterr().out
+    with pytest.raises(board.ModelError, match="no finished training of its own"):
+        board.trained_model(runs, "exp")
+
+
+def test_a_model_without_the_runs_05_logs_is_refused(tmp_path):
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "net.pt").write_text("weights")  # copied in by hand
+    with pytest.raises(board.ModelError, match="logs of notebook 05 is not in"):
+        board.trained_model(tmp_path, "exp")
+
+
+def test_each_embedding_gets_a_new_run_and_the_old_one_moves_aside(tmp_path):
     made = []
+    runs = tmp_path / "runs"
     for n in (5, 7):
-        w = board.embedding_writer(tmp_path, "exp", "pixels")
+        w = board.embedding_writer(runs, "exp", "pixels")
         w.add_embedding(torch.rand(n, 3), metadata=list("abcdefg")[:n])
         w.close()
         made.append(Path(w.get_logdir()))
     assert made[0] != made[1]  # a run the Projector has not cached
-    (left,) = (tmp_path / "exp").iterdir()
+    (left,) = (runs / "exp").iterdir()
     assert left == made[1] and left.name.startswith("pixels_")
     assert [e["shape"] for e in board.projector_summary(left)] == [(7, 3)]
+    (copy,) = (tmp_path / "runs_previous").iterdir()
+    assert copy.name.startswith("exp-pixels-") and (copy / made[0].name).is_dir()
+
+
+@pytest.mark.parametrize("name", [".", "..", "../x", "a/b", "/abs"])
+def test_start_run_refuses_a_run_name_that_is_a_path(tmp_path, name):
+    runs = tmp_path / "runs"
+    (runs / "keep").mkdir(parents=True)
+    with pytest.raises(board.params.ParameterError, match="run_name must be a folder name"):
+        board.start_run(runs, name)
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]
+    assert [p.name for p in runs.iterdir()] == ["keep"]
 
 
 def test_sprite_keeps_gray_levels_when_given_floats(tmp_path):
