@@ -147,11 +147,10 @@ def test_a_figure_of_predictions_draws_at_most_eight_images():
     import matplotlib.pyplot as plt
     import torch
 
-    from fmtb_helpers import model, plotting
+    from fmtb_helpers.tutorial import Net, plot_classes_preds
 
     for n in (1, 4, 8, 500):
-        fig = plotting.plot_classes_preds(model.Net(), torch.zeros(n, 1, 28, 28),
-                                          torch.arange(n) % 10)
+        fig = plot_classes_preds(Net(), torch.zeros(n, 1, 28, 28), torch.arange(n) % 10)
         assert len(fig.axes) == min(n, 8)
         plt.close(fig)
 
