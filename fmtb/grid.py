@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from . import params, runner
+from . import params, series
 from .errors import UsageError
 from .trials import NOTEBOOKS
 
@@ -45,7 +45,7 @@ def folder_name(combo: dict[str, str]) -> str:
 def declarations() -> dict[str, object]:
     """``{name: default}`` of what a sweep may set: the trial's notebooks' parameters,
     but the run's folder, which the sweep chooses."""
-    found = params.merge(params.declared(nb) for nb in runner.select(NOTEBOOKS))
+    found = series.declarations(series.select(NOTEBOOKS))
     for name in ("runs_dir", "run_name"):
         found.pop(name)
     return found

@@ -14,9 +14,13 @@ import os
 import unicodedata
 from pathlib import Path
 
+from fmtb_helpers.errors import FmtbError
 
-class ParameterError(ValueError):
+
+class ParameterError(FmtbError, ValueError):
     """A parameter name or value a user gave is wrong; the message says how."""
+
+    exit_code = 2
 
 
 def declared(notebook: str | Path) -> dict[str, object]:

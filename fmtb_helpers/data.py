@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from . import paths
+from .errors import FmtbError
 
 # constant for classes (the tutorial's name; notebook 01 defines the same)
 classes = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -20,8 +21,10 @@ CLASSES = classes
 MEAN, STD = 0.5, 0.5  # the tutorial's Normalize((0.5,), (0.5,))
 
 
-class DataError(RuntimeError):
+class DataError(FmtbError, RuntimeError):
     """Fashion-MNIST is missing, unobtainable or damaged; the message says what to do."""
+
+    exit_code = 2
 
 
 def raw_dir(data_root: str | Path | None = None) -> Path:

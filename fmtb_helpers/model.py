@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .errors import FmtbError
 from .paths import CHECKPOINT_NAME, atomic_write, cannot_write  # noqa: F401 (for notebooks)
 
 
@@ -33,7 +34,7 @@ class Net(nn.Module):
         return x
 
 
-class CheckpointError(ValueError):
+class CheckpointError(FmtbError, ValueError):
     """A checkpoint that cannot be written or read back; the message names it."""
 
 
@@ -51,7 +52,7 @@ def save_checkpoint(net: nn.Module, path: str | Path, **meta) -> Path:
     return path
 
 
-class CheckpointMissing(FileNotFoundError):
+class CheckpointMissing(FmtbError, FileNotFoundError):
     """No trained model where one was expected."""
 
 

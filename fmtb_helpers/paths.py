@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import FmtbError
+
 CHECKPOINT_NAME = "net.pt"  # notebook 05 saves the trained model as <run>/net.pt
 
 
@@ -62,7 +64,7 @@ def atomic_write(path: str | Path):
             os.unlink(tmp)
 
 
-class WriteError(OSError):
+class WriteError(FmtbError, OSError):
     """A run's file could not be written; the message names it and says what to do."""
 
 

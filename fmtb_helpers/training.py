@@ -6,10 +6,11 @@ import math
 
 from tqdm import tqdm
 
+from .errors import FmtbError
 from .plotting import plot_classes_preds
 
 
-class TrainingDiverged(FloatingPointError):
+class TrainingDiverged(FmtbError, FloatingPointError):
     """The loss is no longer a finite number; the message says what to try."""
 
 

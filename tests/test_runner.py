@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import fetch, folders, results, runner
+from fmtb import fetch, results, runner
 from fmtb_helpers import board, data
 
 from support import (
@@ -412,16 +412,13 @@ def test_a_run_being_written_is_neither_replaced_nor_added_to(tmp_path, real_dat
     _old_run(runs)
     plan = runner.plan("01", runs_dir=str(runs), run_name="x", out=str(tmp_path / "out"),
                        replace=True)
-    new, lock = runner.claim_run(plan)  # as fmtb run holds it while its kernels write
-    try:
-        assert new and lock is not None
+    with runner.claimed(plan) as new:  # as fmtb run holds it while its kernels write
+        assert new
         before = sorted(p.name for p in tmp_path.rglob("*"))
         proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
                     "--replace", "--out", str(tmp_path / "out2"), "-q")
         assert_refused(proc, "run 'x'", "is being written by another fmtb run right now")
         assert sorted(p.name for p in tmp_path.rglob("*")) == before
-    finally:
-        folders.release(lock)
     proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
                 "--replace", "--out", str(tmp_path / "out2"), "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr  # released: replaced as asked

@@ -14,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .. import processes
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -70,12 +72,7 @@ class Lab:
             return
         for session in self.api("GET", "api/sessions"):
             self.api("DELETE", f"api/sessions/{session['id']}")
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        processes.terminate(self.proc, grace=30)
         self.log.close()
 
     def api(self, method: str, path: str, body: dict | None = None):

@@ -21,6 +21,7 @@ shared by the walk's own processes once per process).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
+from .. import processes
 from .lab import Lab
 
 GB = 1e9
@@ -129,13 +131,12 @@ def stop_tensorboard(workdir: Path) -> None:
     """The TensorBoard the notebooks started in ``workdir`` (it outlives the kernels)."""
     import psutil
 
+    found = []
     for p in psutil.process_iter():
-        try:
+        with contextlib.suppress(psutil.Error):
             if p.cwd() == str(workdir) and any("tensorboard" in a for a in p.cmdline()):
-                p.terminate()
-                p.wait(10)
-        except psutil.Error:
-            continue
+                found.append(p)
+    processes.end(found)
 
 
 def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = "") -> dict:

@@ -28,12 +28,13 @@ import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
 from fmtb_helpers import paths
+from fmtb_helpers.errors import FmtbError
 
 LANG = "ko"
 _DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-class TranslationError(Exception):
+class TranslationError(FmtbError):
     """A missing or stale translation, or translated code that differs: one line."""
 
 
