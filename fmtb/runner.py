@@ -20,6 +20,7 @@ SIGTERM or SIGHUP fmtb ends both itself (see :mod:`fmtb.cli`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shlex
 import sys
@@ -215,6 +216,12 @@ def _schedule(plan: Plan, jobs: int, progress: bool, log, kernels) -> None:
                 elif failure is None:
                     failure = exc if isinstance(exc, NotebookFailed) else NotebookFailed(
                         f"notebook {nb.stem} could not run: {exc}")
+    except BaseException:
+        # fmtb stops (Ctrl-C, a signal): the notebooks still running fail as their
+        # kernels are ended next, and what papermill logs then is no news: fmtb's one
+        # line is. (Their threads are joined as Python exits.)
+        logging.getLogger("papermill").disabled = True
+        raise
     finally:  # not waiting for notebooks still running: their kernels are ended next
         pool.shutdown(wait=False, cancel_futures=True)
     if failure is not None:
