@@ -274,3 +274,20 @@ def test_the_checks_catch_what_they_are_for():
     assert not recorded("120", "s", "2026-11-28", benchmarks)
     assert measured("`fmtb run` took 56 s (measured 2026-11-28).") == [("56", "s", "2026-11-28")]
     assert "nosuchtarget" not in make_targets() and "--no-such-flag" not in fmtb_flags()["run"]
+
+
+def test_the_architecture_table_names_every_module():
+    """docs/architecture.md's module table: each module of fmtb and fmtb_helpers, and no
+    module that is gone (``fmtb.maintainer.*`` stands for the maintainer's tools)."""
+    named = set()
+    for line in (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines():
+        first = line.split(" | ")[0]
+        if not line.startswith("| `"):
+            continue
+        package = None
+        for name in re.findall(r"`([\w.*]+)`", first):
+            package = name.rsplit(".", 1)[0] if not name.startswith(".") else package
+            named.add(package + name if name.startswith(".") else name)
+    modules = {f"{package}.{path.stem}" for package in ("fmtb", "fmtb_helpers")
+               for path in (ROOT / package).glob("*.py") if path.stem != "__init__"}
+    assert sorted(modules - named) == [] and sorted(named - modules - {"fmtb.maintainer.*"}) == []
