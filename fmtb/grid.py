@@ -11,7 +11,7 @@ import re
 
 from . import params, series
 from .errors import UsageError
-from .trials import NOTEBOOKS
+from .trials import TRIAL_NOTEBOOKS
 
 
 def parse(items: list[str]) -> dict[str, list[str]]:
@@ -45,7 +45,7 @@ def folder_name(combo: dict[str, str]) -> str:
 def declarations() -> dict[str, object]:
     """``{name: default}`` of what a sweep may set: the trial's notebooks' parameters,
     but the run's folder, which the sweep chooses."""
-    found = series.declarations(series.select(NOTEBOOKS))
+    found = series.declarations(series.select(TRIAL_NOTEBOOKS))
     for name in ("runs_dir", "run_name"):
         found.pop(name)
     return found

@@ -19,7 +19,7 @@ from fmtb_helpers.errors import FmtbError
 
 from . import fetch, folders, params, series
 from .errors import NotebookFailed
-from .trials import NOTEBOOKS, train_and_assess
+from .trials import TRIAL_NOTEBOOKS, train_and_assess
 
 
 class Trial:
@@ -74,7 +74,7 @@ def run_trial(trial: Trial) -> Outcome:
         metrics = error = failed_copy = None
         try:
             pairs = list(trial.pairs)
-            declared = series.declarations(series.select(NOTEBOOKS))
+            declared = series.declarations(series.select(TRIAL_NOTEBOOKS))
             root = series.data_root(params.parse(pairs, declared), declared)
             fetch.ensure_data(root)
             metrics = train_and_assess(trial.name, pairs, runs, out)

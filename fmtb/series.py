@@ -40,7 +40,7 @@ def edition_dir(lang: str = "en") -> Path:
 
 def all_notebooks(lang: str = "en") -> list[Path]:
     """The edition's notebooks, in order: ``01_*.ipynb`` to ``06_*.ipynb``."""
-    return sorted(edition_dir(lang).glob("[0-9][0-9]_*.ipynb"))
+    return paths.notebooks(edition_dir(lang))
 
 
 def select(spec: str | None, lang: str = "en") -> list[Path]:

@@ -42,6 +42,12 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
+def notebooks(folder: str | Path | None = None) -> list[Path]:
+    """The series' notebooks in ``folder`` (default: ``notebooks/``, the English edition;
+    ``notebooks/ko`` holds the Korean one), in order: the one place that finds them."""
+    return sorted(Path(folder or notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
+
+
 def build_dir() -> Path:
     return project_root() / "build"
 

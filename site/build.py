@@ -25,6 +25,8 @@ from pathlib import Path
 import nbformat
 from mdit_py_plugins.anchors.index import slugify
 
+from fmtb_helpers import paths
+
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
 BUILD = ROOT / "build"
@@ -50,8 +52,7 @@ SKIP_DIRS = {".git", ".venv", "build", "data", "runs", "node_modules"}
 
 
 def notebooks(lang: str) -> list[Path]:
-    folder = ROOT / "notebooks" / ("ko" if lang == "ko" else "")
-    return sorted(folder.glob("0[1-6]_*.ipynb"))
+    return paths.notebooks(ROOT / "notebooks" / ("ko" if lang == "ko" else ""))
 
 
 def pages() -> list[Path]:

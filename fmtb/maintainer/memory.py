@@ -37,8 +37,6 @@ from .. import processes
 from .lab import Lab
 
 GB = 1e9
-NOTEBOOKS = ("01_setup_tensorboard", "02_write_to_tensorboard", "03_inspect_the_model",
-             "04_projector", "05_track_training", "06_assess_the_model")
 
 
 def execute(lab: Lab, kernel_id: str, notebook: Path, inject: str = "") -> None:
@@ -145,7 +143,8 @@ def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = ""
         tmp = Path(tmp)
         work = tmp / "notebooks"
         work.mkdir()
-        for name in NOTEBOOKS:
+        names = [nb.stem for nb in paths.notebooks(notebooks_dir)]
+        for name in names:
             shutil.copy(notebooks_dir / f"{name}.ipynb", work)
         (tmp / "data").symlink_to(data_root.resolve())
         lab = Lab(work).start()
@@ -153,7 +152,7 @@ def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = ""
         sampler.start()
         minutes = {}
         try:
-            for name in NOTEBOOKS:
+            for name in names:
                 start = time.monotonic()
                 kernel = lab.open_session(f"{name}.ipynb")
                 execute(lab, kernel, work / f"{name}.ipynb", inject)

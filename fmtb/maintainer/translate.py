@@ -62,7 +62,7 @@ def code_tree(source: str) -> str:
 
 
 def english_notebooks(notebooks_dir: Path | None = None) -> list[Path]:
-    return sorted((notebooks_dir or paths.notebooks_dir()).glob("0[1-9]_*.ipynb"))
+    return paths.notebooks(notebooks_dir)
 
 
 def translations_path(notebooks_dir: Path | None = None) -> Path:
