@@ -17,8 +17,6 @@ from fmtb_helpers.errors import FmtbError
 from support import assert_refused
 from support import fmtb as run_fmtb
 
-pytestmark = pytest.mark.unit
-
 # Exceptions of these packages that are not a user's to fix, and why.
 NOT_A_USERS = {
     "Stopped": "a signal asked fmtb to stop: a BaseException that no except catches",
@@ -40,6 +38,7 @@ def _exception_classes() -> list[type]:
     return list(found.values())
 
 
+@pytest.mark.unit
 def test_every_error_a_user_can_cause_derives_from_the_one_base():
     classes = _exception_classes()
     names = {cls.__name__ for cls in classes}
@@ -51,6 +50,7 @@ def test_every_error_a_user_can_cause_derives_from_the_one_base():
     assert not issubclass(Stopped, Exception)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("cls", [c for c in _exception_classes() if issubclass(c, FmtbError)],
                          ids=lambda c: c.__name__)
 def test_fmtb_prints_one_line_and_exits_with_the_class_code(cls, monkeypatch, capsys):
@@ -66,6 +66,7 @@ def test_fmtb_prints_one_line_and_exits_with_the_class_code(cls, monkeypatch, ca
     assert capsys.readouterr().err.splitlines() == [f"fmtb data: error: {error}"]
 
 
+@pytest.mark.unit
 def test_bad_input_exits_2_and_a_failed_notebook_1():
     assert UsageError.exit_code == 2 and NotebookFailed.exit_code == 1
     proc = run_fmtb("run", "--notebooks", "99")
