@@ -284,12 +284,17 @@ def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
         tmp_path, real_data_root):
     # two commands that both checked their input before either started: the next
     # free name was looked up at planning and created later, so both took the same
+    # (execute's first step is runner.claimed; two runs written at once, each into
+    # its own folder, are test_two_runs_at_once_get_two_run_folders)
     plans = [runner.plan("01", runs_dir=str(tmp_path / "runs"), out=str(tmp_path / f"out{i}"))
              for i in range(2)]
-    runs = [runner.execute(p, progress=False, log=lambda *a, **k: None) for p in plans]
-    assert [r.name for r in runs] == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
-    assert all(len(event_files(r)) == 1 for r in runs)
+    assert [p.run_name for p in plans] == [None, None]  # named when claimed, not before
+    with runner.claimed(plans[0]) as first, runner.claimed(plans[1]) as second:
+        assert first and second
+        runs = [p.run_dir for p in plans]
+        assert [r.name for r in runs] == ["fashion_mnist_experiment_1",
+                                          "fashion_mnist_experiment_2"]
+        assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
 
 
 def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
