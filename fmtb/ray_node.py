@@ -22,6 +22,7 @@ from .errors import NotebookFailed
 from .trials import TRIAL_NOTEBOOKS, train_and_assess
 
 
+@dataclass(frozen=True)
 class Trial:
     """What a task is given: one combination."""
     name: str                          # its folder, grid.folder_name(combo)
