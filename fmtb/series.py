@@ -188,5 +188,6 @@ def declarations(notebooks: list[Path]) -> dict[str, object]:
     one place a set of notebooks' declarations are put together (``fmtb run``, the
     sweeps). Not ``papermill.inspect_notebook``: it gives each default as source text
     (``'0.001'``) with a guessed type name, where the checks need the value itself, and
-    it would import papermill (a second) in every ``fmtb`` that only checks input."""
+    it would import papermill (seconds: more than nbformat, which this reads with) in
+    every ``fmtb`` that only checks its input."""
     return params.merge(params.declared(nb) for nb in notebooks)
