@@ -23,8 +23,11 @@ EDITION ?= en
 run: setup
 	$(BIN)/fmtb run --lang $(EDITION)
 
+# The unit layer first (seconds: a broken build stops there), then the rest (kernels,
+# servers, Ray, the browser; the slowest named at the end), then strict nbval.
 test: setup lint
-	$(PYTEST) -p no:cacheprovider tests -x -q
+	$(PYTEST) -p no:cacheprovider -m unit tests -x -q
+	$(PYTEST) -p no:cacheprovider -m "not unit" tests -x -q --durations=15
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks notebooks/ko -q
 

@@ -1,8 +1,9 @@
 """The ``fmtb`` command: a thin layer over the package.
 
-Errors a user can cause end in one line on stderr and exit code 2; a failed
-notebook exits 1. SIGINT, SIGTERM and SIGHUP end fmtb in one line, exit code
-128 + the signal's number (130, 143, 129), after it has ended what it started.
+Errors a user can cause (:class:`fmtb_helpers.errors.FmtbError`) end in one line on
+stderr and their class's exit code: 2 for bad input, 1 for a failed notebook.
+SIGINT, SIGTERM and SIGHUP end fmtb in one line, exit code 128 + the signal's number
+(130, 143, 129), after it has ended what it started.
 """
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import argparse
 import signal
 import sys
 
-from fmtb_helpers import data, paths
+from fmtb_helpers import paths
+from fmtb_helpers.errors import FmtbError
 
-from . import fetch, runner, sweep
-from .errors import NotebookFailed, Stopped, UsageError
+from . import fetch, runner, series, sweep
+from .errors import Stopped
 
 
 def positive_int(text: str) -> int:
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a notebook parameter, e.g. -p train_subset 3000")
     p.add_argument("--replace", action="store_true",
                    help="reuse an existing --run-name: the old run is moved aside, not deleted")
-    p.add_argument("--lang", choices=runner.LANGS, default="en",
+    p.add_argument("--lang", choices=series.LANGS, default="en",
                    help="the edition: en (notebooks/) or ko (notebooks/ko/, Korean prose)")
     p.add_argument("--serve", action="store_true",
                    help="leave the series' TensorBoard server running and print its URL")
@@ -137,12 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return args.func(args)
-    except (UsageError, data.DataError) as exc:
+    except FmtbError as exc:  # UsageError 2, NotebookFailed 1, DataError 2, ...
         print(f"fmtb {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except NotebookFailed as exc:
-        print(f"fmtb {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         print(f"fmtb {args.command}: interrupted (SIGINT)", file=sys.stderr)
         return 128 + signal.SIGINT

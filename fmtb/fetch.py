@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import gzip
 import hashlib
 import os
@@ -26,6 +25,8 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 from fmtb_helpers.data import DataError, raw_dir
+
+from . import locks
 
 MIRROR_ENV = "FMTB_DATA_MIRROR"
 DEFAULT_MIRROR = "/usr/share/datasets/fashion-mnist"
@@ -121,17 +122,18 @@ def _download(root: Path) -> None:
 @contextlib.contextmanager
 def _fetching(root: Path):
     """Hold ``<root>/.fmtb-fetch.lock`` while fetching: torchvision's download writes
-    in place, and trials of a sweep on one node fetch at once (POSIX advisory lock,
+    in place, and trials of a sweep on one node fetch at once (:mod:`fmtb.locks`,
     released when the process ends, however it ends)."""
     try:
         root.mkdir(parents=True, exist_ok=True)
-        lock = open(root / ".fmtb-fetch.lock", "a")
+        lock = locks.take(root / ".fmtb-fetch.lock", wait=True)
     except OSError as exc:
         raise DataError(f"could not write in {root}: {exc.strerror or exc}; make it "
                         f"writable or choose another data_root") from exc
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
         yield
+    finally:
+        locks.release(lock)
 
 
 def ensure_data(data_root: str | Path | None = None, *, mirror: str | Path | None = None,

@@ -2,20 +2,21 @@
 
 Two ``fmtb`` commands started at once must never share a run: a folder is
 claimed by creating it (``mkdir`` fails if it exists), never by looking first,
-and a run being written is locked (:func:`hold`) for as long as it is, so that
-another command cannot move it aside (``--replace``) or add to it meanwhile.
+and a run being written is locked (:func:`hold`, a :mod:`fmtb.locks` file lock) for
+as long as it is, so that another command cannot move it aside (``--replace``) or add
+to it meanwhile.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import re
 import shutil
 import time
 from pathlib import Path
 
+from . import locks
 from .errors import UsageError
 
 MAX_NAME = 100  # characters in a run or sweep name; file systems allow 255 bytes,
@@ -116,39 +117,19 @@ def remove_tree(path: Path, tries: int = 3) -> None:
             time.sleep(0.5)
 
 
-# Where flock is not supported (some network file systems), fmtb runs unlocked, as
-# it did before locks: these are the errors that say so.
-_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.EBADF, errno.EINVAL}
+def hold(folder: Path, wait: bool = False):
+    """Lock ``folder`` (:func:`fmtb.locks.for_folder`: nothing is written in it) until
+    :func:`release`, or the process ends however it ends. None: another process holds
+    it (``wait``: wait for it instead)."""
+    return locks.take(locks.for_folder(folder), wait=wait)
 
 
-def hold(folder: Path, wait: bool = False) -> int | None:
-    """Lock ``folder`` (flock on the folder itself: nothing is written in it) until
-    the returned descriptor is closed, or the process ends however it ends. None:
-    another process holds it (``wait``: wait for it instead)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # not inherited by kernels
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    except OSError as exc:
-        if exc.errno not in _NO_LOCKS:
-            os.close(fd)
-            raise
-    return fd
-
-
-def release(fd: int | None) -> None:
-    if fd is not None:
-        os.close(fd)
+release = locks.release
 
 
 @contextlib.contextmanager
 def claiming(parent: Path):
     """One claim at a time among the folders of ``parent`` (created if need be):
     looking, moving an old run aside and creating its successor happen as one step."""
-    fd = hold(make(parent), wait=True)
-    try:
+    with locks.held(locks.for_folder(make(parent))):
         yield
-    finally:
-        release(fd)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import itertools
 import re
 
-from . import params, runner
+from . import params, series
 from .errors import UsageError
-from .trials import NOTEBOOKS
+from .trials import TRIAL_NOTEBOOKS
 
 
 def parse(items: list[str]) -> dict[str, list[str]]:
@@ -45,7 +45,7 @@ def folder_name(combo: dict[str, str]) -> str:
 def declarations() -> dict[str, object]:
     """``{name: default}`` of what a sweep may set: the trial's notebooks' parameters,
     but the run's folder, which the sweep chooses."""
-    found = params.merge(params.declared(nb) for nb in runner.select(NOTEBOOKS))
+    found = series.declarations(series.select(TRIAL_NOTEBOOKS))
     for name in ("runs_dir", "run_name"):
         found.pop(name)
     return found

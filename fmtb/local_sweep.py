@@ -4,8 +4,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from fmtb_helpers.errors import FmtbError
+
 from .engine import Engine
-from .errors import NotebookFailed, UsageError
+from .errors import UsageError
 from .grid import folder_name
 from .trials import Tally, train_and_assess
 
@@ -30,7 +32,7 @@ class LocalEngine(Engine):
             try:
                 metrics = train_and_assess(name, pairs + list(combo.items()), sweep_dir,
                                            out_dir / name, self.options.bars)
-            except (UsageError, NotebookFailed) as exc:
+            except FmtbError as exc:  # UsageError, NotebookFailed, ...
                 error = str(exc)
             tally.log(tally.outcome(name, time.perf_counter() - started, metrics, error),
                       flush=True)

@@ -1,4 +1,5 @@
-"""Child processes: started so that they end with fmtb, ended politely, then firmly.
+"""Child processes: started so that they end with fmtb, ended politely, then firmly
+(:func:`end`, the one place fmtb sends SIGTERM and then SIGKILL).
 
 fmtb runs on POSIX systems (Linux, macOS): :func:`check_platform` says so in one
 line elsewhere. On Linux a child can also ask the kernel to signal it when fmtb
@@ -55,43 +56,54 @@ def die_with_parent(signum: int = signal.SIGTERM, nice: int = 0):
     return preexec
 
 
+def end(procs: list, grace: float = 10.0, group: int | None = None) -> list:
+    """The one way fmtb ends processes: SIGTERM, up to ``grace`` seconds to exit, then
+    SIGKILL and up to 10 s more. ``procs``: psutil Processes, or Popens (each reaped by
+    itself, so that it keeps its exit status); with ``group``, each signal goes to that
+    whole process group instead (what its members started meanwhile included).
+    Returns those still running (none, normally)."""
+    left = list(procs)
+    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signum)
+        for proc in [] if group else left:
+            with contextlib.suppress(ProcessLookupError, psutil.Error):
+                proc.send_signal(signum)
+        left = _wait(left, wait)
+        if not left:
+            break
+    return left
+
+
 def terminate(proc: subprocess.Popen | int, grace: float = 10.0, group: bool = False) -> None:
-    """SIGTERM ``proc`` (a Popen, or the pid of a process fmtb started); SIGKILL it if
-    it has not exited within ``grace`` seconds. With ``group``, the whole process group
-    ``proc`` leads (what it started in its session) gets the signals."""
+    """:func:`end` ``proc`` (a Popen, or the pid of a process fmtb started). With
+    ``group``, the whole process group ``proc`` leads (what it started in its session)."""
     pid = proc if isinstance(proc, int) else proc.pid
     if not isinstance(proc, int) and proc.poll() is not None and not group:
         return
-    for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        with contextlib.suppress(ProcessLookupError):
-            (os.killpg if group else os.kill)(pid, signum)
-        if _ended(proc, group, wait):
-            break
+    members = _group(pid) if group else [] if not isinstance(proc, int) else _process(pid)
+    if not isinstance(proc, int):
+        members = [proc, *(m for m in members if m.pid != pid)]
+    end(members, grace, group=pid if group else None)
     if not isinstance(proc, int):
         proc.wait()
 
 
-def _ended(proc: subprocess.Popen | int, group: bool, timeout: float) -> bool:
-    """Whether ``proc`` (with ``group``, every process of its group) has ended within
-    ``timeout`` seconds; children are reaped on the way (a Popen by itself, so that
-    it keeps its exit status), zombies of others count as ended."""
+def _wait(procs: list, timeout: float) -> list:
+    """Those of ``procs`` still running after up to ``timeout`` seconds; children are
+    reaped on the way (psutil.wait_procs), zombies of others count as ended."""
     deadline = time.monotonic() + timeout
-    pid = proc if isinstance(proc, int) else proc.pid
-    if not isinstance(proc, int):
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        left = _group(pid) if group else []
-    else:
-        left = _group(pid) if group else _process(pid)
-    while True:
-        left = [p for p in left if alive(p.pid)]
-        if not left:
-            return True
+    popens = [p for p in procs if isinstance(p, subprocess.Popen)]
+    for popen in popens:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(max(0.0, deadline - time.monotonic()))
+    left = [p for p in procs if not isinstance(p, subprocess.Popen)]
+    while left := [p for p in left if alive(p.pid)]:
         if time.monotonic() >= deadline:
-            return False
-        _, left = psutil.wait_procs(left, timeout=0.1)
+            break
+        _, left = psutil.wait_procs(left, timeout=min(0.1, deadline - time.monotonic()))
+    return [p for p in popens if p.returncode is None] + left
 
 
 def _process(pid: int) -> list[psutil.Process]:

@@ -25,42 +25,22 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import shutil
-import socket
-import stat
 import tarfile
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from fmtb_helpers.data import DataError
-
-from . import fetch, folders, params, runner
+from . import folders
 from .engine import Engine
 from .errors import NotebookFailed, UsageError
 from .grid import folder_name
-from .trials import NOTEBOOKS, Tally, train_and_assess
+from .ray_cluster import cluster_address, connect, first_line, import_ray
+from .ray_node import EXECUTED, RUN, Outcome, Trial, run_trial
+from .trials import Tally
 
-INSTALL = "pip install -e '.[ray]' (or: make ray)"
 RETRIES = 1  # a task whose worker dies runs once more, then is reported
-CONNECT_TIMEOUT_S = 10  # for the cluster at --address to answer at all
-
-
-def import_ray(local: bool):
-    """Ray, or a one-line UsageError saying how to install it. ``local``: the sweep
-    will start its own instance, with Ray's default token authentication chosen
-    explicitly, so that Ray does not warn that it chose it (read at import)."""
-    if local:
-        os.environ.setdefault("RAY_AUTH_MODE", "token")
-    try:
-        import ray
-    except ImportError:
-        raise UsageError(f"--engine ray needs Ray, which is not installed in this "
-                         f"environment: {INSTALL}") from None
-    return ray
 
 
 def check_options(cpus_per_trial: int, gpus_per_trial: float,
@@ -94,78 +74,6 @@ def trial_pairs(pairs: list[tuple[str, str]], combo: dict[str, str], cpus_per_tr
         given.append(("device", "cuda" if gpus_per_trial else "cpu"))
     return given
 
-
-# --- on the node --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Trial:
-    """What a task is given: one combination."""
-    name: str                          # its folder, grid.folder_name(combo)
-    pairs: tuple[tuple[str, str], ...]  # its parameters, as -p pairs
-    sweep_name: str                    # sweep_N: the node's folders are named the same
-    sweep_id: str                      # this sweep among others, on any node
-
-    def workdir(self) -> Path:
-        """The trial's folder on its node: the same for a retry, which removes what a
-        killed attempt left there."""
-        return Path(tempfile.gettempdir()) / f"fmtb-trial-{self.sweep_id}-{self.name}"
-
-
-@dataclass
-class Outcome:
-    """What a task returns: the archive of its run and executed notebooks, and either
-    the metrics notebook 06 recorded or the one-line error."""
-    name: str
-    node: str
-    seconds: float
-    archive: bytes
-    metrics: dict | None = None
-    error: str | None = None
-    failed_copy: str | None = None  # the executed notebook that shows the error
-
-
-RUN, EXECUTED = "run", "executed"  # the archive's two folders
-
-
-def pack(folders_by_name: dict[str, Path]) -> bytes:
-    """The folders that exist, as one gzipped tar, each under its name."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
-        for name, folder in folders_by_name.items():
-            if folder.is_dir():
-                tar.add(folder, arcname=name)
-    return buffer.getvalue()
-
-
-def run_trial(trial: Trial) -> Outcome:
-    """Run one combination on this node, in a folder of its own removed afterwards
-    (also when Ray cancels it: Ray raises KeyboardInterrupt here first)."""
-    started = time.perf_counter()
-    work = trial.workdir()
-    if work.exists():  # an earlier attempt, killed
-        folders.remove_tree(work)
-    work.mkdir(mode=0o700, parents=True)
-    try:
-        runs, out = work / trial.sweep_name, work / EXECUTED
-        metrics = error = failed_copy = None
-        try:
-            pairs = list(trial.pairs)
-            declarations = params.merge(params.declared(nb) for nb in runner.select(NOTEBOOKS))
-            root = runner.data_root(params.parse(pairs, declarations), declarations)
-            fetch.ensure_data(root)
-            metrics = train_and_assess(trial.name, pairs, runs, out)
-        except NotebookFailed as exc:
-            error, failed_copy = exc.summary, exc.copy and Path(exc.copy).name
-        except (UsageError, DataError, params.ParameterError) as exc:
-            error = str(exc)
-        return Outcome(trial.name, socket.gethostname(), time.perf_counter() - started,
-                       pack({RUN: runs / trial.name, EXECUTED: out}), metrics, error,
-                       failed_copy)
-    finally:
-        folders.remove_tree(work)
-
-
-# --- on the driver ------------------------------------------------------------
 
 class NotARunError(tarfile.FilterError):
     """An archive member that is no file or folder of a run."""
@@ -215,82 +123,16 @@ def check_tarfile_filter() -> None:
                          "3.11.4, 3.12 or later) to unpack the trials' runs safely")
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-
-
 def _task_failure(ray, exc: BaseException) -> str:
     """One line for a task that ended without an Outcome."""
     if isinstance(exc, ray.exceptions.RayTaskError):  # run_trial raised: a bug, not a fault
         cause = exc.cause if exc.cause is not None else exc
-        return f"the task raised {_first_line(cause)}"
+        return f"the task raised {first_line(cause)}"
     if isinstance(exc, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                         ray.exceptions.OutOfMemoryError, ray.exceptions.LocalRayletDiedError)):
         return (f"Ray lost the process running it, after running a lost one again "
-                f"{RETRIES} time(s): {_first_line(exc)}")
-    return _first_line(exc)
-
-
-LOCAL = "local"  # --address local: a local instance, whatever $RAY_ADDRESS says
-
-
-def cluster_address(address: str | None) -> str | None:
-    """The address of the cluster a sweep joins: ``--address``, else Ray's
-    ``$RAY_ADDRESS`` (as Ray's own ``ray.init()`` reads it; a Ray job sets it), unless
-    that names a job server (``http://...:8265``, for ``ray job submit``); None: it
-    starts a local instance."""
-    if address == LOCAL:
-        return None
-    if address:
-        return address
-    from_env = os.environ.get("RAY_ADDRESS", "")
-    return from_env if from_env and not from_env.startswith(("http://", "https://")) else None
-
-
-def unanswered(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
-    """Why nothing accepts a connection at ``address``'s host and port within
-    ``timeout`` seconds (Ray itself would wait for minutes), or None: something does,
-    or the address is one Ray resolves itself (``auto``)."""
-    host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except socket.gaierror as exc:
-        return f"no such host ({exc.strerror})"
-    except TimeoutError:
-        return "timed out"
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    return None
-
-
-def private_token() -> Path | None:
-    """Make sure the token a local instance relies on is readable by its owner only:
-    Ray writes ``~/.ray/auth_token`` (or ``$RAY_AUTH_TOKEN_PATH``) readable by all
-    when it creates one. fmtb creates it itself, 0600, as Ray would (256 random bits),
-    or narrows an existing one of this user's. None: the token is in the
-    environment (``$RAY_AUTH_TOKEN``)."""
-    if os.environ.get("RAY_AUTH_TOKEN"):
-        return None
-    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
-    try:
-        if not path.exists():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            if path.stat().st_uid != os.getuid():
-                raise UsageError(f"Ray's token {path} can be read by others, and is not "
-                                 f"yours to change: chmod 600 {path} as its owner")
-            path.chmod(0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot make Ray's token {path} private: "
-                         f"{exc.strerror or exc}") from None
-    return path
+                f"{RETRIES} time(s): {first_line(exc)}")
+    return first_line(exc)
 
 
 class RayEngine(Engine):
@@ -305,49 +147,27 @@ class RayEngine(Engine):
         self.cpus, self.gpus = options.cpus_per_trial, options.gpus_per_trial
         self.resources: dict = {}
         self.ray = None
+        self.task = None  # run_trial as a Ray task, once Ray is imported
+        self.task_options = {"num_cpus": self.cpus, "num_gpus": self.gpus,
+                             "max_retries": RETRIES, "retry_exceptions": False}
 
     def check(self, grid: dict[str, list[str]], pairs: list[tuple[str, str]]) -> None:
         check_options(self.cpus, self.gpus, pairs, grid)
         check_tarfile_filter()
         self.ray = import_ray(local=not self.address)  # one line if missing
+        self.task = self.ray.remote(run_trial)
 
     def __enter__(self) -> RayEngine:
-        ray = self.ray
-        options = {"log_to_driver": False, "configure_logging": False}
-        if self.address:
-            why = unanswered(self.address)
-            if why:
-                raise UsageError(f"could not join the Ray cluster at {self.address}: nothing "
-                                 f"answered within {CONNECT_TIMEOUT_S} s ({why}); check the "
-                                 f"address and that Ray runs there (ray start --head)")
-            self.log(f"Joining the Ray cluster at {self.address} ...", flush=True)
-            try:
-                ray.init(address=self.address, **options)
-            except Exception as exc:  # ConnectionError, ValueError, RuntimeError, ...
-                raise UsageError(f"could not join the Ray cluster at {self.address}: "
-                                 f"{_first_line(exc)}") from exc
-        else:
-            private_token()
-            self.log("Starting a local Ray instance for this sweep ...", flush=True)
-            try:
-                ray.init(address="local", include_dashboard=False, **options)
-            except Exception as exc:  # a port, /dev/shm, a socket path too long, ...
-                ray.shutdown()  # whatever it had started
-                raise UsageError(f"could not start a local Ray instance: "
-                                 f"{_first_line(exc)}") from exc
-            except BaseException:  # Ctrl-C while it starts: stop what it had started
-                ray.shutdown()
-                raise
+        """Join the cluster or start a local instance; then check that a trial fits and
+        that Ray takes the task's options, before the sweep claims its folder."""
+        ray = connect(self.ray, self.address, self.log)
         try:
             self.resources = ray.cluster_resources()
             self._check_fit()
-            self.task = ray.remote(run_trial)
-            self.task_options = {"num_cpus": self.cpus, "num_gpus": self.gpus,
-                                 "max_retries": RETRIES, "retry_exceptions": False}
-            try:  # Ray checks the options here, before the sweep claims its folder
+            try:
                 self.task.options(**self.task_options)
             except ValueError as exc:
-                raise UsageError(f"Ray refuses these resources: {_first_line(exc)}") from exc
+                raise UsageError(f"Ray refuses these resources: {first_line(exc)}") from exc
         except BaseException:
             ray.shutdown()
             raise
@@ -431,7 +251,7 @@ class RayEngine(Engine):
             try:
                 unpack(outcome, sweep_dir, out_dir)
             except (OSError, tarfile.TarError) as exc:  # a full disk, a bad archive
-                error = f"its run could not be laid out in {sweep_dir}: {_first_line(exc)}"
+                error = f"its run could not be laid out in {sweep_dir}: {first_line(exc)}"
             said = tally.outcome(name, outcome.seconds, outcome.metrics if error is None
                                  else None, error)
             node = f" on {outcome.node}" if self.address else ""

@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 from .folders import remove_tree
+from .processes import end
 
 MARK = "FMTB_SCRATCH"  # in the environment of every process a sweep starts
 GRACE_S = 5.0          # between the reaper's SIGTERM and its SIGKILL
@@ -111,14 +112,7 @@ def reap(parent: int, mark: str, folder: str, seen=()) -> None:
         procs = [p for pid, p in procs.items() if pid not in spare]
         if not procs:
             break
-        for proc in procs:
-            with contextlib.suppress(psutil.Error):
-                proc.terminate()
-        _, alive = psutil.wait_procs(procs, timeout=GRACE_S)
-        for proc in alive:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        psutil.wait_procs(alive, timeout=GRACE_S)
+        end(procs, GRACE_S)
     if os.path.isdir(folder):
         remove_tree(Path(folder))
 

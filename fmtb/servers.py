@@ -21,7 +21,7 @@ from . import processes
 
 
 def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
-          outlive_fmtb: bool = False, nice: int = 0, log=subprocess.DEVNULL):
+          outlive_fmtb: bool = False, nice: int = 0, output=subprocess.DEVNULL):
     """Start ``tensorboard ARGS`` and wait until it has registered itself (so
     ``%tensorboard`` with the same arguments and working directory reuses it);
     returns ``(Popen, TensorBoardInfo)``. Unless ``outlive_fmtb``, the server ends
@@ -34,7 +34,7 @@ def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
     else:
         preexec = processes.die_with_parent(nice=nice)
     # its own session: a Ctrl-C meant for fmtb reaches fmtb alone, which stops it
-    proc = subprocess.Popen([str(tensorboard_binary()), *args], cwd=cwd, stdout=log,
+    proc = subprocess.Popen([str(tensorboard_binary()), *args], cwd=cwd, stdout=output,
                             stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=preexec)
     deadline = time.monotonic() + timeout
@@ -86,13 +86,13 @@ class TensorBoardServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> TensorBoardServer:
-        self._log = tempfile.TemporaryFile()
+        self._output = tempfile.TemporaryFile()
         try:
-            self.proc, info = start(self.args, timeout=self.timeout, log=self._log)
+            self.proc, info = start(self.args, timeout=self.timeout, output=self._output)
         except RuntimeError as exc:
-            self._log.seek(0)
+            self._output.seek(0)
             raise RuntimeError(f"{exc}:\n"
-                               + self._log.read().decode(errors="replace")[-2000:]) from None
+                               + self._output.read().decode(errors="replace")[-2000:]) from None
         self.port = info.port
         return self
 

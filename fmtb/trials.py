@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import params, results, runner
 
-NOTEBOOKS = "05,06"
+TRIAL_NOTEBOOKS = "05,06"
 
 # About how long a trial takes on one CPU core (measured on the project's 2-core
 # machine, see docs/benchmarks.md): starting both notebooks' kernels and
@@ -25,7 +25,7 @@ def train_and_assess(name: str, pairs: list[tuple[str, str]], runs_dir: Path, ou
     """One combination: notebooks 05 and 06 into ``runs_dir/name`` (executed copies in
     ``out_dir``; ``bars``: papermill's progress bars); the metrics 06 recorded.
     Raises NotebookFailed or UsageError."""
-    plan = runner.plan(NOTEBOOKS, runs_dir=str(runs_dir), run_name=name, out=str(out_dir),
+    plan = runner.plan(TRIAL_NOTEBOOKS, runs_dir=str(runs_dir), run_name=name, out=str(out_dir),
                        pairs=pairs)
     runner.execute(plan, progress=bars, jobs=1, log=lambda *a, **k: None)
     return results.final_metrics(plan.run_dir)

@@ -11,13 +11,16 @@ import os
 from pathlib import Path
 
 from . import paths
+from .errors import FmtbError
 
 MEAN, STD = 0.5, 0.5  # the tutorial's Normalize((0.5,), (0.5,))
 NUM_CLASSES = 10  # labels 0 to 9; their names are the tutorial's classes (notebook 01)
 
 
-class DataError(RuntimeError):
+class DataError(FmtbError, RuntimeError):
     """Fashion-MNIST is missing, unobtainable or damaged; the message says what to do."""
+
+    exit_code = 2
 
 
 def raw_dir(data_root: str | Path | None = None) -> Path:

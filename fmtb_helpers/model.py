@@ -8,11 +8,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .errors import FmtbError
 from .paths import CHECKPOINT_NAME, atomic_write, cannot_write  # noqa: F401 (for notebooks)
 from .tutorial import Net
 
 
-class CheckpointError(ValueError):
+class CheckpointError(FmtbError, ValueError):
     """A checkpoint that cannot be written or read back; the message names it."""
 
 
@@ -30,7 +31,7 @@ def save_checkpoint(net: nn.Module, path: str | Path, **meta) -> Path:
     return path
 
 
-class CheckpointMissing(FileNotFoundError):
+class CheckpointMissing(FmtbError, FileNotFoundError):
     """No trained model where one was expected."""
 
 

@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import FmtbError
+
 CHECKPOINT_NAME = "net.pt"  # notebook 05 saves the trained model as <run>/net.pt
 
 
@@ -40,6 +42,12 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
+def notebooks(folder: str | Path | None = None) -> list[Path]:
+    """The series' notebooks in ``folder`` (default: ``notebooks/``, the English edition;
+    ``notebooks/ko`` holds the Korean one), in order: the one place that finds them."""
+    return sorted(Path(folder or notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
+
+
 def build_dir() -> Path:
     return project_root() / "build"
 
@@ -62,7 +70,7 @@ def atomic_write(path: str | Path):
             os.unlink(tmp)
 
 
-class WriteError(OSError):
+class WriteError(FmtbError, OSError):
     """A run's file could not be written; the message names it and says what to do."""
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .errors import FmtbError
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceError(ValueError):
+class DeviceError(FmtbError, ValueError):
     """A device that is unknown or not present on this machine."""
+
+    exit_code = 2
 
 
 def _mps_available() -> bool:

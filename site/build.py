@@ -26,6 +26,8 @@ from pathlib import Path
 import nbformat
 from mdit_py_plugins.anchors.index import slugify
 
+from fmtb_helpers import paths
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import launch  # noqa: E402  (site/launch.py, beside this file)
 
@@ -54,8 +56,7 @@ SKIP_DIRS = {".git", ".venv", "build", "data", "runs", "node_modules"}
 
 
 def notebooks(lang: str) -> list[Path]:
-    folder = ROOT / "notebooks" / ("ko" if lang == "ko" else "")
-    return sorted(folder.glob("0[1-6]_*.ipynb"))
+    return paths.notebooks(ROOT / "notebooks" / ("ko" if lang == "ko" else ""))
 
 
 def pages() -> list[Path]:

@@ -329,7 +329,7 @@ def test_a_live_sessions_server_ends_with_its_jupyter_server(tmp_path, monkeypat
     finally:
         lab.proc.terminate()  # the learner's Ctrl-C: JupyterLab shuts its kernels down
         lab.proc.wait(60)
-        lab.log.close()
+        lab.log_file.close()
     _, left = psutil.wait_procs(tree + watchers, timeout=10)
     for process in left:
         process.kill()

@@ -133,3 +133,161 @@ def test_a_stale_message_is_caught():
 def test_anchor_slugs_follow_github():
     assert slug("Batch runs: `fmtb run`") == "batch-runs-fmtb-run"
     assert slug("문제 해결") == "문제-해결"
+
+
+# --- what the pages quote of the code: make targets, fmtb's flags, its messages ---
+
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.M | re.S)
+
+
+def quoted_code(page: Path) -> list[str]:
+    """Every inline code span and every line of every fenced block of ``page``."""
+    text = page.read_text(encoding="utf-8")
+    lines = [line for block in FENCE.findall(text) for line in block.splitlines()]
+    return CODE_SPAN.findall(FENCE.sub("", text)) + lines
+
+
+def make_targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Za-z][\w-]*):", makefile, flags=re.M))
+
+
+def test_every_make_target_the_pages_quote_exists():
+    targets = make_targets()
+    assert {"setup", "run", "test", "unit", "lint"} <= targets
+    missing = {f"{page.name}: make {name}" for page in PAGES for code in quoted_code(page)
+               for name in re.findall(r"(?<![\w-])make ([a-z][\w-]*)", code)
+               if name not in targets}
+    assert not missing, sorted(missing)
+
+
+def fmtb_flags() -> dict[str, set[str]]:
+    """Each fmtb subcommand's option strings, from the parser itself."""
+    import argparse
+
+    from fmtb import cli
+
+    parser = cli.build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {name: {flag for action in p._actions for flag in action.option_strings}
+            for name, p in sub.choices.items()}
+
+
+def test_every_fmtb_flag_the_pages_quote_exists():
+    flags = fmtb_flags()
+    assert "--grid" in flags["sweep"] and "--jobs" in flags["run"]
+    wrong = set()
+    for page in PAGES:
+        for code in quoted_code(page):
+            for command, rest in re.findall(r"(?<![\w-])fmtb (run|sweep|data)\b([^|;&#`]*)",
+                                            code):
+                wrong |= {f"{page.name}: fmtb {command} {flag}"
+                          for flag in re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", rest)
+                          if flag not in flags[command]}
+    assert not wrong, sorted(wrong)
+
+
+def output_quotes(page: Path) -> list[str]:
+    """Code spans in the page's prose that quote fmtb's output: its one-line errors
+    (``fmtb run: error: …``) and the lines it prints with a varying part (``…``)."""
+    spans = CODE_SPAN.findall(FENCE.sub("", page.read_text(encoding="utf-8")))
+    command = re.compile(r"^(fmtb|make|python|pip|\.venv|-)|[{}()=<>]")  # code, not output
+    return [s for s in spans if PREFIX.match(s) or (
+        "…" in s and " " in s.replace("…", "") and not command.search(s))]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_output_the_prose_quotes_is_output_the_code_prints(page):
+    literals = literal_pieces()
+    wrong = {m: unprintable(m, literals) for m in output_quotes(page)}
+    wrong = {m: bad for m, bad in wrong.items() if bad}
+    assert not wrong, "; ".join(f"{m!r}: the code never prints {bad}" for m, bad in wrong.items())
+
+
+# --- measured figures ---------------------------------------------------------
+
+DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
+FIGURE = re.compile(r"(?<![\w.-])(\d+(?:\.\d+)?) ?(s|GB|MB|초)(?![\w])")
+BOUND = re.compile(r"(?:under|below|at most|within)\s+$|^\s*(?:이내|미만)")  # a limit, not a figure
+UNITS = {"초": "s"}
+
+
+def paragraphs(page: Path) -> list[str]:
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    return [p.replace("\n", " ") for p in re.split(r"\n\s*\n|\n(?=\s*[-*] )", text)]
+
+
+def measured(paragraph: str) -> list[tuple[str, str, str]]:
+    """``(number, unit, date)`` for each figure of a sentence that gives its date."""
+    found = []
+    for sentence in re.split(r"(?<=[.!?다])\s+(?=[A-Z가-힣(*`])", paragraph):
+        dates = DATE.findall(sentence)
+        if len(dates) == 1:
+            found += [(m[1], UNITS.get(m[2], m[2]), dates[0]) for m in FIGURE.finditer(sentence)
+                      if not BOUND.search(sentence[max(0, m.start() - 9):m.start()])
+                      and not BOUND.search(sentence[m.end():m.end() + 6])]
+    return found
+
+
+def dated(page: Path) -> list[tuple[str, str]]:
+    """``(date, text)``: each paragraph of ``page`` under the date it or the paragraphs
+    before it in its section give (a table below "Measured on <date>:")."""
+    blocks, current = [], []
+    for paragraph in paragraphs(page):
+        if paragraph.lstrip().startswith("#"):
+            current = []
+        current = DATE.findall(paragraph) or current
+        blocks += [(date, paragraph) for date in current]
+    return blocks
+
+
+def recorded(number: str, unit: str, date: str, benchmarks: list[tuple[str, str]]) -> bool:
+    """Whether docs/benchmarks.md gives ``number`` (or a figure it rounds to, or a range
+    that holds it) in ``unit`` under ``date``."""
+    places = len(number.partition(".")[2])
+    for when, paragraph in benchmarks:
+        if when != date:
+            continue
+        for n, u in FIGURE.findall(paragraph):
+            if UNITS.get(u, u) == unit and round(float(n), places) == float(number):
+                return True
+        for low, high in re.findall(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?) ?" + unit, paragraph):
+            if float(low) <= float(number) <= float(high):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.name != "benchmarks.md"],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_dated_figures_match_the_benchmarks(page):
+    benchmarks = dated(ROOT / "docs" / "benchmarks.md")
+    wrong = [f"{n} {u} ({d})" for p in paragraphs(page) for n, u, d in measured(p)
+             if not recorded(n, u, d, benchmarks)]
+    assert not wrong, f"{page.name} gives figures docs/benchmarks.md does not: {wrong}"
+
+
+def test_the_checks_catch_what_they_are_for():
+    assert "Open in a tab of its own" not in " ".join(literal_pieces())
+    benchmarks = dated(ROOT / "docs" / "benchmarks.md")
+    assert recorded("56", "s", "2026-11-28", benchmarks)  # fmtb run, 55.9 s that day
+    assert not recorded("120", "s", "2026-11-28", benchmarks)
+    assert measured("`fmtb run` took 56 s (measured 2026-11-28).") == [("56", "s", "2026-11-28")]
+    assert "nosuchtarget" not in make_targets() and "--no-such-flag" not in fmtb_flags()["run"]
+
+
+def test_the_architecture_table_names_every_module():
+    """docs/architecture.md's module table: each module of fmtb and fmtb_helpers, and no
+    module that is gone (``fmtb.maintainer.*`` stands for the maintainer's tools)."""
+    named = set()
+    for line in (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines():
+        first = line.split(" | ")[0]
+        if not line.startswith("| `"):
+            continue
+        package = None
+        for name in re.findall(r"`([\w.*]+)`", first):
+            package = name.rsplit(".", 1)[0] if not name.startswith(".") else package
+            named.add(package + name if name.startswith(".") else name)
+    modules = {f"{package}.{path.stem}" for package in ("fmtb", "fmtb_helpers")
+               for path in (ROOT / package).glob("*.py") if path.stem != "__init__"}
+    assert sorted(modules - named) == [] and sorted(named - modules - {"fmtb.maintainer.*"}) == []

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 async def _started(nice: int = 0):
-    km = kernels.kernel_manager_class(nice=nice)(kernel_name="python3")
+    km = kernels.SeriesKernelManager(kernel_name="python3",
+                                     config=kernels.series_config(kernels.Kernels(), nice))
     await km.start_kernel()
     client = km.client()
     client.start_channels()
@@ -55,17 +56,16 @@ def test_a_kernel_runs_nice_lower_and_ends_with_what_it_started():
 
 
 def test_shutting_down_drops_jupyter_clients_interrupt(monkeypatch):
-    """jupyter_client interrupts a kernel before it shuts it down, with
-    ``shutting_down`` set (ipykernel then logs "KeyboardInterrupt caught in kernel"):
-    the provisioner drops that SIGINT. Fails when upstream stops interrupting or
-    renames the flag; then revisit kernels.shutting_down."""
+    """jupyter_client interrupts a kernel before it shuts it down (ipykernel then logs
+    "KeyboardInterrupt caught in kernel"): the provisioner drops that SIGINT, told by
+    SeriesKernelManager.ending. Fails when upstream stops interrupting; then drop it."""
     from jupyter_client.provisioning import LocalProvisioner
 
     asked, sent = [], []
     ours, theirs = kernels.SeriesProvisioner.send_signal, LocalProvisioner.send_signal
 
     async def ask(self, signum):
-        asked.append((signum, kernels.shutting_down(self.parent)))
+        asked.append((signum, self.parent.ending))
         await ours(self, signum)
 
     async def send(self, signum):

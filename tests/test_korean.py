@@ -18,6 +18,8 @@ import pytest
 from fmtb import runner
 from fmtb.maintainer import save, translate
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 KO = NOTEBOOKS / "ko"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import params, ray_sweep, trials
+from fmtb import params, ray_cluster, ray_node, ray_sweep, trials
 from fmtb.errors import NotebookFailed, UsageError
 
 from support import (
@@ -92,18 +92,18 @@ def test_an_archive_is_laid_out_as_the_local_engine_writes(tmp_path):
     (node / "sweep_3" / "lr_0.01" / "sub" / "events.out").write_bytes(b"\0events")
     (node / "executed").mkdir()
     (node / "executed" / "05_track_training.ipynb").write_text("{}")
-    archive = ray_sweep.pack({ray_sweep.RUN: node / "sweep_3" / "lr_0.01",
-                              ray_sweep.EXECUTED: node / "executed",
+    archive = ray_node.pack({ray_node.RUN: node / "sweep_3" / "lr_0.01",
+                              ray_node.EXECUTED: node / "executed",
                               "missing": node / "nothing"})
     sweep_dir, out = tmp_path / "runs" / "sweep_3", tmp_path / "out"
     sweep_dir.mkdir(parents=True)
-    ray_sweep.unpack(ray_sweep.Outcome("lr_0.01", "n", 1.0, archive), sweep_dir, out)
+    ray_sweep.unpack(ray_node.Outcome("lr_0.01", "n", 1.0, archive), sweep_dir, out)
     assert (sweep_dir / "lr_0.01" / "sub" / "events.out").read_bytes() == b"\0events"
     assert (out / "lr_0.01" / "05_track_training.ipynb").read_text() == "{}"
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.01"]  # nothing left over
 
     # without --out: the executed notebooks beside the run, which still appears whole
-    ray_sweep.unpack(ray_sweep.Outcome("lr_0.1", "n", 1.0, archive), sweep_dir, sweep_dir)
+    ray_sweep.unpack(ray_node.Outcome("lr_0.1", "n", 1.0, archive), sweep_dir, sweep_dir)
     assert sorted(p.name for p in (sweep_dir / "lr_0.1").iterdir()) == [
         "05_track_training.ipynb", "sub"]
     assert sorted(p.name for p in sweep_dir.iterdir()) == ["lr_0.01", "lr_0.1"]
@@ -133,7 +133,7 @@ def test_an_archive_cannot_write_outside_its_folders(name, kind, words, tmp_path
     sweep_dir = tmp_path / "runs" / "sweep_1"
     sweep_dir.mkdir(parents=True)
     with pytest.raises(tarfile.FilterError, match=re.escape(words)):
-        ray_sweep.unpack(ray_sweep.Outcome("a", "n", 1.0, buffer.getvalue()), sweep_dir,
+        ray_sweep.unpack(ray_node.Outcome("a", "n", 1.0, buffer.getvalue()), sweep_dir,
                          tmp_path / "out")
     assert not (tmp_path / "runs" / "escaped").exists()
     assert list(sweep_dir.iterdir()) == [] and not (tmp_path / "out").exists()
@@ -174,7 +174,7 @@ def test_which_cluster_a_sweep_joins(address, env, joined, monkeypatch):
         monkeypatch.delenv("RAY_ADDRESS", raising=False)
     else:
         monkeypatch.setenv("RAY_ADDRESS", env)
-    assert ray_sweep.cluster_address(address) == joined
+    assert ray_cluster.cluster_address(address) == joined
 
 
 @pytest.mark.unit
@@ -210,19 +210,20 @@ def test_the_local_instance_token_is_readable_by_its_owner_only(tmp_path, monkey
     monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     token = tmp_path / ".ray" / "auth_token"
-    assert ray_sweep.private_token() == token  # none yet: made, private from the start
+    assert ray_cluster.private_token() == token  # none yet: made, private from the start
     assert token.stat().st_mode & 0o777 == 0o600 and len(token.read_text()) == 64
     token.chmod(0o644)  # as Ray writes it
     made = token.read_text()
-    ray_sweep.private_token()
+    ray_cluster.private_token()
     assert token.stat().st_mode & 0o777 == 0o600 and token.read_text() == made
     elsewhere = tmp_path / "token"
     elsewhere.write_text("abc")
     elsewhere.chmod(0o640)
     monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(elsewhere))  # Ray reads this one instead
-    assert ray_sweep.private_token() == elsewhere and elsewhere.stat().st_mode & 0o777 == 0o600
+    assert ray_cluster.private_token() == elsewhere
+    assert elsewhere.stat().st_mode & 0o777 == 0o600
     monkeypatch.setenv("RAY_AUTH_TOKEN", "in-the-environment")  # nothing on disk to guard
-    assert ray_sweep.private_token() is None
+    assert ray_cluster.private_token() is None
 
 
 # --- integration: real Ray ---------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fmtb import fetch, folders, results, runner
+from fmtb import fetch, results, runner
 from fmtb_helpers import board, data
 from fmtb_helpers.tutorial import classes
 
@@ -284,12 +284,17 @@ def test_a_run_folder_is_claimed_when_the_run_starts_not_when_it_is_planned(
         tmp_path, real_data_root):
     # two commands that both checked their input before either started: the next
     # free name was looked up at planning and created later, so both took the same
+    # (execute's first step is runner.claimed; two runs written at once, each into
+    # its own folder, are test_two_runs_at_once_get_two_run_folders)
     plans = [runner.plan("01", runs_dir=str(tmp_path / "runs"), out=str(tmp_path / f"out{i}"))
              for i in range(2)]
-    runs = [runner.execute(p, progress=False, log=lambda *a, **k: None) for p in plans]
-    assert [r.name for r in runs] == ["fashion_mnist_experiment_1", "fashion_mnist_experiment_2"]
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
-    assert all(len(event_files(r)) == 1 for r in runs)
+    assert [p.run_name for p in plans] == [None, None]  # named when claimed, not before
+    with runner.claimed(plans[0]) as first, runner.claimed(plans[1]) as second:
+        assert first and second
+        runs = [p.run_dir for p in plans]
+        assert [r.name for r in runs] == ["fashion_mnist_experiment_1",
+                                          "fashion_mnist_experiment_2"]
+        assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [r.name for r in runs]
 
 
 def test_one_run_name_given_twice_at_once_runs_once(tmp_path, real_data_root):
@@ -412,16 +417,13 @@ def test_a_run_being_written_is_neither_replaced_nor_added_to(tmp_path, real_dat
     _old_run(runs)
     plan = runner.plan("01", runs_dir=str(runs), run_name="x", out=str(tmp_path / "out"),
                        replace=True)
-    new, lock = runner.claim_run(plan)  # as fmtb run holds it while its kernels write
-    try:
-        assert new and lock is not None
+    with runner.claimed(plan) as new:  # as fmtb run holds it while its kernels write
+        assert new
         before = sorted(p.name for p in tmp_path.rglob("*"))
         proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
                     "--replace", "--out", str(tmp_path / "out2"), "-q")
         assert_refused(proc, "run 'x'", "is being written by another fmtb run right now")
         assert sorted(p.name for p in tmp_path.rglob("*")) == before
-    finally:
-        folders.release(lock)
     proc = fmtb("run", "--notebooks", "01", "--runs-dir", str(runs), "--run-name", "x",
                 "--replace", "--out", str(tmp_path / "out2"), "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr  # released: replaced as asked

@@ -175,7 +175,7 @@ def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
     return found
 
 
-ENGINES = {"local": [], "ray": ["--engine", "ray", "--cpus-per-trial", "1"]}
+ENGINE_ARGS = {"local": [], "ray": ["--engine", "ray", "--cpus-per-trial", "1"]}  # argv words
 
 
 def sweep_engines(workdir: Path, grid: str = SWEEP_GRID, pairs=SWEEP_PARAMS, rounds: int = 1,
@@ -189,10 +189,10 @@ def sweep_engines(workdir: Path, grid: str = SWEEP_GRID, pairs=SWEEP_PARAMS, rou
     order = [engine for i in range(rounds)
              for engine in (("local", "ray") if i % 2 == 0 else ("ray", "local"))]
     for i, engine in enumerate(order):
-        log(f"fmtb sweep --grid {grid} {' '.join(given)} {' '.join(ENGINES[engine])}".rstrip(),
+        log(f"fmtb sweep --grid {grid} {' '.join(given)} {' '.join(ENGINE_ARGS[engine])}".rstrip(),
             flush=True)
         runs = workdir / f"{engine}-{i}"
-        run = measure([fmtb, "sweep", "--grid", grid, *given, *ENGINES[engine], "-q",
+        run = measure([fmtb, "sweep", "--grid", grid, *given, *ENGINE_ARGS[engine], "-q",
                        "--runs-dir", str(runs), "--out", str(workdir / f"{engine}-{i}-executed")],
                       interval=1.0)
         sweep_dir = runs / "sweep_1"

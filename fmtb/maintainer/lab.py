@@ -14,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .. import processes
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -45,7 +47,7 @@ class Lab:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> Lab:
-        self.log = open(self.root / "lab.log", "wb")
+        self.log_file = open(self.root / "lab.log", "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
              f"--port={self.port}", f"--IdentityProvider.token={self.token}",
@@ -53,7 +55,7 @@ class Lab:
              "--LabApp.news_url=", "--LabApp.check_for_updates_class="
              "jupyterlab.NeverCheckForUpdate",
              *(["--allow-root"] if os.geteuid() == 0 else [])],
-            stdout=self.log, stderr=subprocess.STDOUT, env=self.env, cwd=self.root)
+            stdout=self.log_file, stderr=subprocess.STDOUT, env=self.env, cwd=self.root)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -70,13 +72,8 @@ class Lab:
             return
         for session in self.api("GET", "api/sessions"):
             self.api("DELETE", f"api/sessions/{session['id']}")
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        processes.terminate(self.proc, grace=30)
+        self.log_file.close()
 
     def api(self, method: str, path: str, body: dict | None = None):
         request = urllib.request.Request(

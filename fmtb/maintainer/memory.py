@@ -21,6 +21,7 @@ shared by the walk's own processes once per process).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,11 +33,10 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
+from .. import processes
 from .lab import Lab
 
 GB = 1e9
-NOTEBOOKS = ("01_setup_tensorboard", "02_write_to_tensorboard", "03_inspect_the_model",
-             "04_projector", "05_track_training", "06_assess_the_model")
 
 
 def execute(lab: Lab, kernel_id: str, notebook: Path, inject: str = "") -> None:
@@ -129,13 +129,12 @@ def stop_tensorboard(workdir: Path) -> None:
     """The TensorBoard the notebooks started in ``workdir`` (it outlives the kernels)."""
     import psutil
 
+    found = []
     for p in psutil.process_iter():
-        try:
+        with contextlib.suppress(psutil.Error):
             if p.cwd() == str(workdir) and any("tensorboard" in a for a in p.cmdline()):
-                p.terminate()
-                p.wait(10)
-        except psutil.Error:
-            continue
+                found.append(p)
+    processes.end(found)
 
 
 def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = "") -> dict:
@@ -144,7 +143,8 @@ def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = ""
         tmp = Path(tmp)
         work = tmp / "notebooks"
         work.mkdir()
-        for name in NOTEBOOKS:
+        names = [nb.stem for nb in paths.notebooks(notebooks_dir)]
+        for name in names:
             shutil.copy(notebooks_dir / f"{name}.ipynb", work)
         (tmp / "data").symlink_to(data_root.resolve())
         lab = Lab(work).start()
@@ -152,7 +152,7 @@ def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = ""
         sampler.start()
         minutes = {}
         try:
-            for name in NOTEBOOKS:
+            for name in names:
                 start = time.monotonic()
                 kernel = lab.open_session(f"{name}.ipynb")
                 execute(lab, kernel, work / f"{name}.ipynb", inject)

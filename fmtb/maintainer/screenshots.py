@@ -209,7 +209,7 @@ def series_pictures(out_dir: Path) -> list[Path]:
                     break
                 time.sleep(0.2)
             url = f"http://localhost:{info.port}"
-            for notebook in sorted((root / "notebooks").glob("0[1-6]_*.ipynb")):
+            for notebook in paths.notebooks(root / "notebooks"):
                 print(f"running {notebook.stem} ...", flush=True)
                 pm.execute_notebook(str(notebook), str(root / f"executed-{notebook.name}"),
                                     cwd=str(notebook.parent), progress_bar=False,

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from ..kernels import kernel_manager_class
+from ..kernels import SeriesKernelManager, series_config
 
 
 def clear(nb) -> None:
@@ -34,7 +34,8 @@ def execute_in_place(path: str | Path, timeout: int = 1800) -> float:
     clear(nb)
     started = time.perf_counter()
     NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False,
-                   kernel_manager_class=kernel_manager_class(),  # encrypted sockets
+                   kernel_manager_class=SeriesKernelManager,  # encrypted sockets
+                   config=series_config(),
                    resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     if counts != list(range(1, len(counts) + 1)):

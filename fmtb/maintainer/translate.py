@@ -28,12 +28,13 @@ import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
 from fmtb_helpers import paths
+from fmtb_helpers.errors import FmtbError
 
 LANG = "ko"
 _DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-class TranslationError(Exception):
+class TranslationError(FmtbError):
     """A missing or stale translation, or translated code that differs: one line."""
 
 
@@ -61,7 +62,7 @@ def code_tree(source: str) -> str:
 
 
 def english_notebooks(notebooks_dir: Path | None = None) -> list[Path]:
-    return sorted((notebooks_dir or paths.notebooks_dir()).glob("0[1-9]_*.ipynb"))
+    return paths.notebooks(notebooks_dir)
 
 
 def translations_path(notebooks_dir: Path | None = None) -> Path:
