@@ -59,6 +59,7 @@ unit: dev
 # Re-execute the notebooks in place: one clean top-to-bottom run each; then write the
 # Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.
 notebooks: dev
+	$(BIN)/python -m fmtb.maintainer.repository
 	$(BIN)/python -m fmtb.maintainer.store notebooks/0*.ipynb
 	$(BIN)/python -m fmtb.maintainer.translate
 
