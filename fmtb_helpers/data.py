@@ -24,6 +24,18 @@ class DataError(RuntimeError):
     """Fashion-MNIST is missing, unobtainable or damaged; the message says what to do."""
 
 
+DATA_ENV = "FMTB_DATA"  # a class's shared copy: the folder that holds FashionMNIST/raw
+DEFAULT_DATA_ROOT = "../data"  # the notebooks' own, from their folder
+
+
+def root(data_root: str | Path | None = "", default: str | Path = DEFAULT_DATA_ROOT) -> str:
+    """Where Fashion-MNIST is read from: ``data_root`` where one is given; else
+    (``""``, the notebooks' default) the folder ``$FMTB_DATA`` names, which a teacher
+    sets once for a whole class and which is only read; else ``default``. The one
+    answer for the notebooks and ``fmtb``."""
+    return str(data_root or os.environ.get(DATA_ENV) or default)
+
+
 def raw_dir(data_root: str | Path | None = None) -> Path:
     return paths.data_root(data_root) / "FashionMNIST" / "raw"
 
@@ -73,6 +85,7 @@ class InMemoryFashionMNIST:
 
 def check_data_root(data_root: str | Path | None) -> None:
     """Refuse a ``data_root`` relative to another folder than the notebooks' own."""
+    data_root = None if data_root is None else root(data_root)
     raw, here = raw_dir(paths.data_root(data_root)), Path.cwd().resolve()
     if data_root is None or (raw / "train-images-idx3-ubyte").is_file():
         return
@@ -86,9 +99,10 @@ def check_data_root(data_root: str | Path | None) -> None:
 
 def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = False):
     """The tutorial's ``trainset`` and ``testset``: torchvision's FashionMNIST with
-    the tutorial's transform, or, ``in_memory``, the same data as tensors."""
-    root = paths.data_root(data_root)
-    raw = raw_dir(root)
+    the tutorial's transform, or, ``in_memory``, the same data as tensors;
+    ``data_root`` ``""``: see :func:`root`."""
+    folder = paths.data_root(None if data_root is None else root(data_root))
+    raw = raw_dir(folder)
     missing = [n for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                if not (raw / n).is_file()]
@@ -100,7 +114,7 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
         return InMemoryFashionMNIST(raw, True), InMemoryFashionMNIST(raw, False)
     from torchvision.datasets import FashionMNIST
 
-    kwargs = dict(root=str(root), download=False, transform=transform())
+    kwargs = dict(root=str(folder), download=False, transform=transform())
     return FashionMNIST(train=True, **kwargs), FashionMNIST(train=False, **kwargs)
 
 
