@@ -56,7 +56,8 @@ lint: dev
 unit: dev
 	$(PYTEST) -p no:cacheprovider -m unit tests -q
 
-# Re-execute the notebooks in place: one clean top-to-bottom run each; then write the
+# Write pyproject's [project.urls] Repository into each notebook's first code cell, then
+# re-execute the notebooks in place: one clean top-to-bottom run each; then write the
 # Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.
 notebooks: dev
 	$(BIN)/python -m fmtb.maintainer.repository
