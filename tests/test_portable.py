@@ -181,3 +181,48 @@ def test_load_datasets_reads_fmtb_data(monkeypatch, tmp_path, small_idx):
     assert sorted((p, p.stat().st_mtime_ns) for p in shared.rglob("*")) == stamp
     with pytest.raises(data.DataError, match="elsewhere"):
         data.load_datasets(str(tmp_path / "elsewhere"))
+
+
+# --- each notebook's first code cell: the helpers, or one line saying how -----------
+
+def test_the_first_code_cell_checks_the_kernel_in_both_editions():
+    from fmtb.maintainer import repository
+
+    address = repository.address()
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        first = code[0]
+        assert first.id == "code-helpers" and "parameters" in code[1].metadata.get("tags", [])
+        assert "translate-strings" in first.metadata.get("tags", [])
+        lead = nb.cells[nb.cells.index(first) - 1]
+        assert lead.cell_type == "markdown" and lead.id == "md-helpers"
+        assert f"REPOSITORY = {json.dumps(address)}" in first.source  # pyproject's, one place
+        language = "ko" if path.parent.name == "ko" else "en"
+        assert f'os.environ["FMTB_LANG"] = "{language}"' in first.source
+        assert '"Python (fmtb)"' in first.source and "%pip install" in first.source
+
+
+def test_the_repository_address_is_filled_in_from_one_place(tmp_path):
+    """fmtb.maintainer.repository writes pyproject's address into both editions' cell,
+    and the Korean edition still generates."""
+    import shutil
+
+    from fmtb.maintainer import repository, translate
+
+    (tmp_path / "ko").mkdir()
+    for path in NOTEBOOKS[:6]:
+        shutil.copy(path, tmp_path)
+    shutil.copy(ROOT / "notebooks/ko/translations.json", tmp_path / "ko")
+    url = "https://example.org/fmtb.git"
+    assert len(repository.fill(tmp_path, url)) == 6
+    assert repository.fill(tmp_path, url) == []  # already there
+    written = translate.generate(tmp_path)
+    for path, text in written.items():
+        for nb in (nbformat.reads(text, as_version=4),
+                   nbformat.read(tmp_path / path.name, as_version=4)):
+            first = next(c for c in nb.cells if c.cell_type == "code")
+            assert f'REPOSITORY = "{url}"' in first.source, path.name
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n[project.urls]\nRepository = "https://a.b/c"\n')
+    assert repository.address(pyproject) == "https://a.b/c"
