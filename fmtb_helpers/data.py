@@ -89,6 +89,10 @@ def check_data_root(data_root: str | Path | None) -> None:
     raw, here = raw_dir(paths.data_root(data_root)), Path.cwd().resolve()
     if data_root is None or (raw / "train-images-idx3-ubyte").is_file():
         return
+    if data_root == os.environ.get(DATA_ENV):  # a class's: read, never downloaded into
+        raise DataError(f"Fashion-MNIST is not in {raw}, the shared folder $FMTB_DATA names, "
+                        f"which the notebooks only read: fill it once with 'fmtb data "
+                        f"--data-root {data_root}', or unset FMTB_DATA")
     notebooks = paths.notebooks_dir().glob("**/0*.ipynb")
     for edition in sorted({nb.parent.resolve() for nb in notebooks}):
         if edition != here and (raw_dir(edition / data_root) / "train-images-idx3-ubyte").is_file():

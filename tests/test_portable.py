@@ -183,6 +183,23 @@ def test_load_datasets_reads_fmtb_data(monkeypatch, tmp_path, small_idx):
         data.load_datasets(str(tmp_path / "elsewhere"))
 
 
+def test_an_empty_shared_folder_is_never_downloaded_into(monkeypatch, tmp_path):
+    """Notebook 01 checks data_root before torchvision's download: a shared folder
+    without the data stops it in one line, and nothing is written there."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv(data.DATA_ENV, str(shared))
+    monkeypatch.chdir(tmp_path)
+    for call in (lambda: data.check_data_root(data.root("")),
+                 lambda: data.load_datasets("", in_memory=True)):
+        with pytest.raises(data.DataError, match=r"\$FMTB_DATA names, which the notebooks "
+                                                 r"only read: fill it once") as refused:
+            call()
+        assert "\n" not in str(refused.value)
+    assert list(shared.iterdir()) == []
+    data.check_data_root(str(tmp_path / "mine"))  # a data_root of one's own: 01 downloads
+
+
 # --- each notebook's first code cell: the helpers, or one line saying how -----------
 
 def test_the_first_code_cell_checks_the_kernel_in_both_editions():
