@@ -125,7 +125,11 @@ def test_learners_sharing_a_machine_each_get_their_own_tensorboard(tmp_path, rea
     own; by the frame's port and by board.address, each reaches a server that serves
     their run only (TensorBoard's /data/runs)."""
     release, learners, reports = tmp_path / "release", [], []
-    env = {**os.environ, data.DATA_ENV: str(real_data_root)}
+    # learners in papermill-like kernels: no browser, no proxy (another test in this
+    # process may have left TensorBoard's proxy setting in os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in (
+        "TENSORBOARD_PROXY_URL", "JPY_SESSION_NAME", "JUPYTERHUB_SERVICE_PREFIX")}
+    env[data.DATA_ENV] = str(real_data_root)
     for i in range(3):
         copy = tmp_path / f"learner{i}" / "notebooks"
         copy.mkdir(parents=True)
@@ -157,7 +161,11 @@ def test_learners_sharing_a_machine_each_get_their_own_tensorboard(tmp_path, rea
                            and "board.address" in c.source for o in c.outputs)
             address = report.read_text()
             assert printed.strip() == address, (printed, address)
-            port = int(re.fullmatch(r"http://localhost:(\d+)/", address).group(1))
+            found = re.fullmatch(r"http://localhost:(\d+)/", address)
+            frame = [o for c in nb.cells if c.cell_type == "code" and "%tensorboard" in c.source
+                     for o in c.outputs]
+            assert found, f"learner {i}: board.address gave {address!r}; the frame: {frame}"
+            port = int(found.group(1))
             assert frame_port(nb) == port
             runs = board_servers.get_json(f"http://localhost:{port}/data/runs")
             assert runs == ["fashion_mnist_experiment_1"]
