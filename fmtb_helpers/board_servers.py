@@ -18,9 +18,10 @@ import psutil
 
 
 def tensorboard_binary() -> Path:
-    """The ``tensorboard`` executable of the running Python's environment."""
-    beside = Path(sys.executable).with_name("tensorboard")
-    if found := beside if beside.is_file() else shutil.which("tensorboard"):
+    """The ``tensorboard`` executable of the running Python's environment (on Windows,
+    ``tensorboard.exe`` in its ``Scripts``, beside ``python.exe``)."""
+    beside = [Path(sys.executable).with_name(n) for n in ("tensorboard", "tensorboard.exe")]
+    if found := next((p for p in beside if p.is_file()), None) or shutil.which("tensorboard"):
         return Path(found)
     raise FileNotFoundError("no 'tensorboard' executable found beside "
                             f"{sys.executable} or on PATH: pip install tensorboard")

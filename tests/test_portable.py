@@ -145,6 +145,18 @@ def test_fmtb_on_windows_says_so_in_one_line_and_exits_2():
     assert "win32" in proc.stderr and "Linux and macOS" in proc.stderr and "WSL" in proc.stderr
 
 
+def test_tensorboard_is_found_beside_python_on_windows(monkeypatch, tmp_path):
+    """A Windows environment's Scripts folder: python.exe beside tensorboard.exe, and
+    not on PATH (a kernel started without activating the environment)."""
+    from fmtb_helpers import board_servers
+
+    (tmp_path / "python.exe").touch()
+    (tmp_path / "tensorboard.exe").touch()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python.exe"))
+    monkeypatch.setenv("PATH", "")
+    assert board_servers.tensorboard_binary() == tmp_path / "tensorboard.exe"
+
+
 # --- where Fashion-MNIST comes from ----------------------------------------------
 
 def test_data_root_given_wins_then_fmtb_data_then_the_default(monkeypatch, tmp_path):
