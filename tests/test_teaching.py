@@ -216,7 +216,8 @@ def test_a_kernel_without_the_helpers_stops_in_one_line(tmp_path, monkeypatch):
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
-        assert reply["content"]["status"] == "error"
+        assert reply["content"]["status"] == "error", [m["content"] for m in printed
+                                                        if m["msg_type"] == "stream"]
         assert [m["content"].get("text") for m in printed
                 if m["msg_type"] == "stream"] == ["None\n"]  # no helpers in that kernel
         lines = reply["content"]["traceback"]
