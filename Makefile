@@ -1,19 +1,30 @@
 # Two commands on a fresh machine: `make run` and `make test`; both set up first.
+# A learner's `make run` installs the core dependencies only (what the notebooks and
+# `fmtb run` need); `make test` and the other contributor's targets add `.[dev]`.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup data run test lint unit kernel ray notebooks screenshots bench bench-sweep bench-memory site clean
+.PHONY: setup dev data run test lint unit kernel ray notebooks screenshots bench bench-sweep bench-memory site clean
 
+# the learner's environment: the core dependencies and the data
 setup: $(STAMP) data
+
+# the contributor's: the learner's, plus .[dev] (tests, linter, Ray, Sphinx, Playwright)
+dev: $(DEV) data
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e .
 	touch $(STAMP)
+
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(DEV)
 
 data: $(STAMP)
 	$(BIN)/fmtb data
@@ -25,7 +36,7 @@ run: setup
 
 # The unit layer first (seconds: a broken build stops there), then the rest (kernels,
 # servers, Ray, the browser; the slowest named at the end), then strict nbval.
-test: setup lint
+test: dev lint
 	$(PYTEST) -p no:cacheprovider -m unit tests -x -q
 	$(PYTEST) -p no:cacheprovider -m "not unit" tests -x -q --durations=15
 	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
@@ -35,52 +46,54 @@ test: setup lint
 kernel: setup
 	$(BIN)/python -m ipykernel install --user --name fmtb --display-name "Python (fmtb)"
 
-# Ray, for fmtb sweep --engine ray (make setup installs it too, for the tests).
-ray: setup
+# Ray, for fmtb sweep --engine ray (make dev installs it too, for the tests).
+ray: dev
 	$(BIN)/python -m pip install -q -e '.[ray]'
 
 # ruff, configured in pyproject.toml (the notebooks are not linted: their code is the
 # tutorial's). make test runs it first, so a new finding fails CI.
-lint: setup
+lint: dev
 	$(BIN)/ruff check .
 
 # The tests without kernels, servers or a browser: seconds, not minutes.
-unit: setup
+unit: dev
 	$(PYTEST) -p no:cacheprovider -m unit tests -q
 
-# Write fmtb_helpers/tutorial.py from the notebooks' #@save cells (the notebooks import
-# it); re-execute the notebooks in place: one clean top-to-bottom run each; then write
-# the Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.
-notebooks: setup
+# Write pyproject's [project.urls] Repository into each notebook's first code cell and
+# fmtb_helpers/tutorial.py from the notebooks' #@save cells (the notebooks import it);
+# re-execute the notebooks in place: one clean top-to-bottom run each; then write the
+# Korean edition (notebooks/ko) from them and notebooks/ko/translations.json.
+notebooks: dev
+	$(BIN)/python -m fmtb.maintainer.repository
 	$(BIN)/python -m fmtb.maintainer.save
 	$(BIN)/python -m fmtb.maintainer.store notebooks/0*.ipynb
 	$(BIN)/python -m fmtb.maintainer.translate
 
 # Regenerate docs/img/*.png (README and notebooks): each notebook's dashboards right
 # after it, in a default run, and the HParams of a three-rate sweep.
-screenshots: setup
+screenshots: dev
 	rm -rf build/screenshots-sweep
 	$(BIN)/fmtb sweep --runs-dir build/screenshots-sweep --grid lr=0.001,0.003,0.01 \
 	    -p train_subset 12000 --out build/executed/screenshots-sweep -q
 	$(BIN)/python -m fmtb.maintainer.screenshots docs/img build/screenshots-sweep/sweep_1
 
 # The seed script, the training floor and `fmtb run` side by side (about 3 minutes).
-bench: setup
+bench: dev
 	$(BIN)/python -m fmtb.maintainer.bench
 
 # Four configurations on fmtb sweep's local engine, then on Ray: the ratio (about 3 minutes).
-bench-sweep: setup
+bench-sweep: dev
 	$(BIN)/python -m fmtb.maintainer.bench --sweep
 
 # The series as a static website in build/site (both editions, from the stored notebooks,
 # nothing executed, nothing fetched); read it with `python -m http.server -d build/site`.
 # docs/site.md says how and why.
-site: $(STAMP)
+site: $(DEV)
 	$(BIN)/python site/build.py
 
 # A learner's walk through the six notebooks in JupyterLab, kernels left running and
 # shut down after each notebook: peak memory (PSS) side by side (about 5 minutes).
-bench-memory: setup
+bench-memory: dev
 	$(BIN)/python -m fmtb.maintainer.memory
 
 clean:

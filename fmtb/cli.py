@@ -7,15 +7,25 @@ SIGINT, SIGTERM and SIGHUP end fmtb in one line, exit code 128 + the signal's nu
 """
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
 
-from fmtb_helpers import paths
-from fmtb_helpers.errors import FmtbError
+# fmtb runs kernels in process groups of their own and locks folders with POSIX calls:
+# on a system without them it says so in one line and exits 2, before importing them.
+# The notebooks themselves need only fmtb_helpers, which runs anywhere.
+if not sys.platform.startswith(("linux", "darwin")):
+    print(f"fmtb: error: fmtb runs on Linux and macOS, not on {sys.platform}; on Windows "
+          f"use WSL, or open the notebooks in JupyterLab (they need only fmtb_helpers)",
+          file=sys.stderr)
+    sys.exit(2)
 
-from . import fetch, runner, series, sweep
-from .errors import Stopped
+import argparse  # noqa: E402 (after the check above)
+import signal  # noqa: E402
+
+from fmtb_helpers import data, paths  # noqa: E402
+from fmtb_helpers.errors import FmtbError  # noqa: E402
+
+from . import fetch, runner, series, sweep  # noqa: E402
+from .errors import Stopped  # noqa: E402
 
 
 def positive_int(text: str) -> int:
@@ -30,7 +40,8 @@ def positive_int(text: str) -> int:
 
 
 def cmd_data(args) -> int:
-    raw = fetch.ensure_data(args.data_root, mirror=args.mirror, download=not args.offline)
+    raw = fetch.ensure_data(data.root(args.data_root, paths.data_root()), mirror=args.mirror,
+                            download=not args.offline)
     print(f"Fashion-MNIST is ready in {raw} (4 files, SHA-256 verified)")
     return 0
 
@@ -57,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="fetch and verify Fashion-MNIST")
     p.add_argument("--data-root", default=None,
-                   help=f"where to keep it (default: {paths.data_root()})")
+                   help=f"where to keep it, e.g. a class's shared folder (default: "
+                        f"${data.DATA_ENV} where set, else {paths.data_root()})")
     p.add_argument("--mirror", default=None,
                    help=f"folder with the four .gz files (default: ${fetch.MIRROR_ENV} "
                         f"or {fetch.DEFAULT_MIRROR})")

@@ -169,8 +169,8 @@ def data_root(values: dict[str, object], declared: dict[str, object],
               lang: str = "en") -> Path:
     """Where the notebooks will read Fashion-MNIST: ``data_root`` (given or their
     default) resolved from the edition's folder, as the notebooks resolve it."""
-    given = values.get("data_root", declared.get("data_root"))
-    return edition_dir(lang) / Path(str(given)).expanduser()
+    given = data.root(values.get("data_root", declared.get("data_root")))
+    return edition_dir(lang) / Path(given).expanduser()
 
 
 def dependencies(notebooks: list[Path]) -> dict[Path, set[Path]]:

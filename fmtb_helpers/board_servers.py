@@ -18,9 +18,10 @@ import psutil
 
 
 def tensorboard_binary() -> Path:
-    """The ``tensorboard`` executable of the running Python's environment."""
-    beside = Path(sys.executable).with_name("tensorboard")
-    if found := beside if beside.is_file() else shutil.which("tensorboard"):
+    """The ``tensorboard`` executable of the running Python's environment (on Windows,
+    ``tensorboard.exe`` in its ``Scripts``, beside ``python.exe``)."""
+    beside = [Path(sys.executable).with_name(n) for n in ("tensorboard", "tensorboard.exe")]
+    if found := next((p for p in beside if p.is_file()), None) or shutil.which("tensorboard"):
         return Path(found)
     raise FileNotFoundError("no 'tensorboard' executable found beside "
                             f"{sys.executable} or on PATH: pip install tensorboard")
@@ -33,9 +34,10 @@ def serve_detached() -> None:
     interrupt, restart or shut-down would stop it and every frame that reuses it. Same
     process (exec), so ``%tensorboard`` still finds it; a watcher ends it with the
     Jupyter server that started the kernel (``JPY_PARENT_PID``)."""
-    if os.getpgid(0) != os.getpid():
+    if os.name == "posix" and os.getpgid(0) != os.getpid():  # no sessions on Windows
         os.setsid()
-    if (jupyter := os.environ.get("JPY_PARENT_PID", "")).isdigit() and int(jupyter) > 1:
+    jupyter = os.environ.get("JPY_PARENT_PID", "")
+    if hasattr(os, "fork") and jupyter.isdigit() and int(jupyter) > 1:
         _start_watcher(int(jupyter))
     binary = str(tensorboard_binary())
     os.execv(binary, [binary, *sys.argv[1:]])
@@ -99,12 +101,28 @@ def forget_server(pid: int) -> None:
         os.unlink(os.path.join(info_dir(), f"pid-{pid}.info"))
 
 
+def started_in(info) -> Path | None:
+    """The working directory server ``info`` was started in, from TensorBoard's own
+    record: its ``cache_key``, which upstream calls opaque, is base64 of JSON with a
+    ``working_directory`` (``tensorboard.manager.cache_key``). The one place that reads
+    it; a test fails if upstream changes the format."""
+    import base64
+
+    try:
+        return Path(json.loads(base64.b64decode(info.cache_key))["working_directory"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 def server_for(runs_dir: str | Path):
-    """The running server whose ``--logdir`` is ``runs_dir`` (relative paths taken from
-    the working directory, as ``%tensorboard`` here would), or None."""
+    """The running server whose ``--logdir`` is ``runs_dir`` (a relative ``runs_dir``
+    from this working directory; a server's relative ``--logdir`` from the folder it
+    was started in: learners sharing a machine each find their own), or None."""
     want = Path(runs_dir).expanduser().resolve()
     for info in running_servers():
-        if info.logdir and Path(info.logdir).expanduser().resolve() == want:
+        logdir = Path(info.logdir or "").expanduser()
+        base = Path("/") if logdir.is_absolute() else started_in(info)
+        if info.logdir and base is not None and (base / logdir).resolve() == want:
             return info
     return None
 

@@ -23,6 +23,18 @@ class DataError(FmtbError, RuntimeError):
     exit_code = 2
 
 
+DATA_ENV = "FMTB_DATA"  # a class's shared copy: the folder that holds FashionMNIST/raw
+DEFAULT_DATA_ROOT = "../data"  # the notebooks' own, from their folder
+
+
+def root(data_root: str | Path | None = "", default: str | Path = DEFAULT_DATA_ROOT) -> str:
+    """Where Fashion-MNIST is read from: ``data_root`` where one is given; else
+    (``""``, the notebooks' default) the folder ``$FMTB_DATA`` names, which a teacher
+    sets once for a whole class and which is only read; else ``default``. The one
+    answer for the notebooks and ``fmtb``."""
+    return str(data_root or os.environ.get(DATA_ENV) or default)
+
+
 def raw_dir(data_root: str | Path | None = None) -> Path:
     return paths.data_root(data_root) / "FashionMNIST" / "raw"
 
@@ -74,9 +86,14 @@ class InMemoryFashionMNIST:
 
 def check_data_root(data_root: str | Path | None) -> None:
     """Refuse a ``data_root`` relative to another folder than the notebooks' own."""
+    data_root = None if data_root is None else root(data_root)
     raw, here = raw_dir(paths.data_root(data_root)), Path.cwd().resolve()
     if data_root is None or (raw / "train-images-idx3-ubyte").is_file():
         return
+    if data_root == os.environ.get(DATA_ENV):  # a class's: read, never downloaded into
+        raise DataError(f"Fashion-MNIST is not in {raw}, the shared folder $FMTB_DATA names, "
+                        f"which the notebooks only read: fill it once with 'fmtb data "
+                        f"--data-root {data_root}', or unset FMTB_DATA")
     notebooks = paths.notebooks_dir().glob("**/0*.ipynb")
     for edition in sorted({nb.parent.resolve() for nb in notebooks}):
         if edition != here and (raw_dir(edition / data_root) / "train-images-idx3-ubyte").is_file():
@@ -87,9 +104,10 @@ def check_data_root(data_root: str | Path | None) -> None:
 
 def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = False):
     """The tutorial's ``trainset`` and ``testset``: torchvision's FashionMNIST with
-    the tutorial's transform, or, ``in_memory``, the same data as tensors."""
-    root = paths.data_root(data_root)
-    raw = raw_dir(root)
+    the tutorial's transform, or, ``in_memory``, the same data as tensors;
+    ``data_root`` ``""``: see :func:`root`."""
+    folder = paths.data_root(None if data_root is None else root(data_root))
+    raw = raw_dir(folder)
     missing = [n for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                if not (raw / n).is_file()]
@@ -101,7 +119,7 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
         return InMemoryFashionMNIST(raw, True), InMemoryFashionMNIST(raw, False)
     from torchvision.datasets import FashionMNIST
 
-    kwargs = dict(root=str(root), download=False, transform=transform())
+    kwargs = dict(root=str(folder), download=False, transform=transform())
     return FashionMNIST(train=True, **kwargs), FashionMNIST(train=False, **kwargs)
 
 

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -231,6 +232,17 @@ def test_a_dead_servers_record_is_never_reused(tmp_path):
     assert os.path.exists(record)  # where TensorBoard keeps it: fails if upstream moves it
     assert info.pid not in [i.pid for i in board_servers.running_servers()]
     assert not os.path.exists(record)
+
+
+def test_started_in_reads_tensorboards_record_of_the_working_directory():
+    """The one reading of TensorBoard's opaque cache_key: fails if upstream changes it."""
+    from tensorboard import manager
+
+    key = manager.cache_key(working_directory="/home/learner 2/notebooks",
+                            arguments=["--logdir", "../runs"], configure_kwargs={})
+    info = types.SimpleNamespace(cache_key=key)
+    assert board_servers.started_in(info) == Path("/home/learner 2/notebooks")
+    assert board_servers.started_in(types.SimpleNamespace(cache_key="not base64")) is None
 
 
 def test_server_for_finds_the_server_of_a_logdir(tmp_path, monkeypatch):

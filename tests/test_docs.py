@@ -5,8 +5,9 @@ quotes in its troubleshooting table is one the code can print.
 Quoting convention (CONTRIBUTING.md says it too): a troubleshooting table's first
 column holds the message in backticks, as the code prints it, with each variable
 part written ``…`` (``'…'`` for a quoted value). Each piece between the ``…`` must
-stand in one string literal (or one literal part of an f-string) in fmtb/ or
-fmtb_helpers/; the ``fmtb run: error: `` prefix comes from fmtb/cli.py.
+stand in one string literal (or one literal part of an f-string) in fmtb/,
+fmtb_helpers/ or a notebook's code cell (either edition); the ``fmtb run: error: ``
+prefix comes from fmtb/cli.py.
 """
 from __future__ import annotations
 
@@ -79,13 +80,27 @@ def test_relative_links_resolve(page):
 
 
 def literal_pieces() -> list[str]:
-    """Every string literal, and every literal part of every f-string, in the code."""
+    """Every string literal, and every literal part of every f-string, in the code:
+    fmtb/, fmtb_helpers/, and the notebooks' code cells in both editions (each
+    notebook's first code cell says what to do in a kernel without the helpers)."""
+    import json
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    sources = [source.read_text(encoding="utf-8") for package in ("fmtb", "fmtb_helpers")
+               for source in (ROOT / package).rglob("*.py")]
+    table = json.loads((ROOT / "notebooks/ko/translations.json").read_text(encoding="utf-8"))
+    cells = [c for nb in sorted((ROOT / "notebooks").glob("0*.ipynb"))
+             for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]
+             if c["cell_type"] == "code"]
+    sources += [TransformerManager().transform_cell("".join(c["source"])) for c in cells]
+    sources += [TransformerManager().transform_cell(entry["ko"]) for nb in table.values()
+                for cell_id, entry in nb.items() if cell_id.startswith("code-")]
     pieces = []
-    for package in ("fmtb", "fmtb_helpers"):
-        for source in (ROOT / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    pieces.append(node.value)
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                pieces.append(node.value)
     return pieces
 
 

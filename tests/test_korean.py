@@ -137,7 +137,8 @@ def test_code_cells_run_the_english_code(en, ko):
     en_code, ko_code = cells(en_nb, "code"), cells(ko_nb, "code")
     assert len(ko_code) == len(en_code)
     for e, k in zip(en_code, ko_code, strict=True):
-        assert translate.code_tree(k.source) == translate.code_tree(e.source), (
+        strings = translate.STRINGS_TAG not in e.metadata.get("tags", [])
+        assert translate.code_tree(k.source, strings) == translate.code_tree(e.source, strings), (
             f"{ko.name} {k.id}: the code differs from the English cell's")
         assert k.outputs == e.outputs, f"{ko.name} {k.id}: outputs differ"
         assert k.execution_count == e.execution_count, f"{ko.name} {k.id}: execution count"
@@ -245,6 +246,31 @@ def test_korean_code_must_be_the_english_code(tmp_path):
     entry["ko"] = original.replace("n=100)", "n=100")
     write_table(tmp_path, table)
     with pytest.raises(translate.TranslationError, match="code-08 does not parse"):
+        translate.generate(tmp_path)
+
+
+def test_a_cell_tagged_translate_strings_may_differ_in_its_strings_only(tmp_path):
+    """The first code cell's message is Korean in the Korean edition; any other
+    difference, or a string changed in a cell without the tag, stops the generator."""
+    english = ENGLISH[0]
+    (tmp_path / "ko").mkdir()
+    shutil.copy(english, tmp_path)
+    table = {english.name: json.loads(json.dumps(TABLE[english.name]))}
+    helpers = table[english.name]["code-helpers"]
+    assert '"ko"' in helpers["ko"] and HANGUL.search(helpers["ko"].split("raise")[1])
+    write_table(tmp_path, table)
+    written = translate.generate(tmp_path)[tmp_path / "ko" / english.name]
+    assert "커널을 고르거나" in written
+    original = helpers["ko"]
+    helpers["ko"] = original.replace("importlib.util.find_spec", "importlib.find_spec", 1)
+    write_table(tmp_path, table)
+    with pytest.raises(translate.TranslationError, match="code-helpers.*and strings"):
+        translate.generate(tmp_path)
+    helpers["ko"] = original
+    plain = table[english.name]["code-02"]  # the parameters: comments only
+    plain["ko"] = plain["ko"].replace('"fashion_mnist_experiment_1"', '"실험_1"')
+    write_table(tmp_path, table)
+    with pytest.raises(translate.TranslationError, match="code-02.*comments and docstrings$"):
         translate.generate(tmp_path)
 
 

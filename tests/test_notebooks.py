@@ -29,7 +29,8 @@ LESSON = {"01": ["SummaryWriter(", "%load_ext tensorboard", "%tensorboard --logd
                  "add_pr_curve_tensorboard(writer, i, test_probs, test_label)",
                  "writer.add_figure('confusion matrix'", "add_embedding(features",
                  "writer.add_hparams(", "run_name='.'"]}
-SHARED = {"run_name": "fashion_mnist_experiment_1", "seed": 0}
+SHARED = {"run_name": "fashion_mnist_experiment_1", "seed": 0, "data_root": ""}
+HELPERS_CELLS = ("md-helpers", "code-helpers")  # each notebook's check of its kernel
 TRAINING = {"lr": 0.001, "momentum": 0.9, "epochs": 1, "log_every": 1000, "train_subset": 0,
             "eval_every": 5000, "batch_size": 4}
 DOCS = "https://pytorch.org/docs/stable/tensorboard.html#torch.utils.tensorboard.writer.SummaryWriter."
@@ -44,8 +45,9 @@ def code_cells(nb):
 
 
 def python(source: str) -> str:
-    """A cell's source without IPython's magics."""
-    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
+    """A cell's source without IPython's magics (``pass`` where one is indented)."""
+    return "\n".join(line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip()
+                     .startswith("%") else line for line in source.splitlines())
 
 
 def test_six_notebooks_one_per_section():
@@ -177,6 +179,8 @@ def test_no_tool_internals_in_the_notebooks_but_one_batch_note():
     mentions = []
     for path in NOTEBOOKS:
         for cell in load(path).cells:
+            if cell.id in HELPERS_CELLS:  # names the kernel "Python (fmtb)" to pick
+                continue
             assert "NBVAL" not in cell.source and "zygote" not in cell.source.lower()
             if re.search(r"papermill|\bfmtb\b", cell.source):
                 mentions.append(path.name)
@@ -187,7 +191,7 @@ def test_no_tool_internals_in_the_notebooks_but_one_batch_note():
 def test_nbval_tags_only_where_outputs_vary(path):
     for cell in code_cells(load(path)):
         tags = set(cell.metadata.get("tags", []))
-        assert tags <= {"parameters", "nbval-ignore-output", "training-loop"}
+        assert tags <= {"parameters", "nbval-ignore-output", "training-loop", "translate-strings"}
         if "nbval-ignore-output" in tags:  # ports, the progress bar, versions, accuracy
             assert re.search(r"%tensorboard|address|train\(|start_run|print\(dev\)|"
                              r"__version__|accuracy", cell.source), cell.source

@@ -116,8 +116,27 @@ def test_importing_jsonschema_builds_no_iri_parsers():
 
 def test_make_test_lints_first():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^lint: setup\n\t\$\(BIN\)/ruff check \.$", makefile, re.M)
-    assert re.search(r"^test: setup lint$", makefile, re.M)
+    assert re.search(r"^lint: dev\n\t\$\(BIN\)/ruff check \.$", makefile, re.M)
+    assert re.search(r"^test: dev lint$", makefile, re.M)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "ruff" in {_name(r) for r in project["project"]["optional-dependencies"]["dev"]}
     assert {"E", "F", "I", "B", "UP"} <= set(project["tool"]["ruff"]["lint"]["select"])
+
+
+def test_make_run_installs_the_learners_dependencies_only():
+    """Two installs: make run (make setup) the core dependencies, what the notebooks and
+    fmtb run need; make test (make dev) adds .[dev]. Each has its own stamp."""
+    makefile = (ROOT / "Makefile").read_text()
+    rules = {m.group(1): m.group(2) for m in re.finditer(r"^([$()\w.-]+):(.*)$", makefile, re.M)}
+    assert rules["run"].split() == ["setup"] and rules["setup"].split() == ["$(STAMP)", "data"]
+    recipe = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "pip install -q -e .\n" in recipe and "[dev]" not in recipe
+    recipe = re.search(r"^\$\(DEV\): \$\(STAMP\)\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "-e '.[dev]'" in recipe
+    for target in ("test", "lint", "unit", "notebooks", "site"):
+        assert {"dev", "$(DEV)"} & set(rules[target].split()), target
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_name(r) for r in project["dependencies"]}
+    dev = {_name(r) for r in project["optional-dependencies"]["dev"]}
+    tools = {"ray", "sphinx", "playwright", "ruff", "pytest", "nbval"}
+    assert not runtime & tools and tools <= dev

@@ -6,8 +6,10 @@ English notebook (by file name), a cell's id maps to
 Every markdown cell has one. A code cell may have one too: the same code with the
 Korean edition's comments and docstrings. Its syntax tree, without docstrings, must
 equal the English cell's (comments are not in the tree); the generator refuses one
-that differs. Everything else of a code cell (outputs, execution count, tags, id)
-is the English cell's, and a code cell without an entry is copied as is, so the two
+that differs. A code cell tagged ``translate-strings`` (a message the learner reads,
+as in each notebook's first code cell) may differ in its string constants too.
+Everything else of a code cell (outputs, execution count, tags, id) is the English
+cell's, and a code cell without an entry is copied as is, so the two
 editions cannot drift. A translation that is missing, stale (the English cell
 changed since it was translated) or whose code differs stops the generator with one
 line naming notebook and cell.
@@ -31,6 +33,7 @@ from fmtb_helpers import paths
 from fmtb_helpers.errors import FmtbError
 
 LANG = "ko"
+STRINGS_TAG = "translate-strings"  # a code cell whose string constants are translated too
 _DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -54,11 +57,18 @@ def without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def code_tree(source: str) -> str:
+class _BlankStrings(ast.NodeTransformer):
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        return ast.Constant("") if isinstance(node.value, str) else node
+
+
+def code_tree(source: str, strings: bool = True) -> str:
     """A code cell as Python parses it (IPython's magics as the calls they stand
-    for), without comments and docstrings: equal for two cells that run the same code."""
-    python = TransformerManager().transform_cell(source)
-    return ast.dump(without_docstrings(ast.parse(python)))
+    for), without comments and docstrings: equal for two cells that run the same code;
+    without ``strings``, every string constant is blank: equal for two cells that run
+    the same code but for what their strings say."""
+    tree = without_docstrings(ast.parse(TransformerManager().transform_cell(source)))
+    return ast.dump(tree if strings else _BlankStrings().visit(tree))
 
 
 def english_notebooks(notebooks_dir: Path | None = None) -> list[Path]:
@@ -93,17 +103,19 @@ def translate(english, name: str, table: dict):
             raise TranslationError(f"{name}: {kind} cell {cell.id} changed in English "
                                    f"since it was translated; update its \"ko\" text and "
                                    f"en_sha256 ({sha256(cell.source)}) in {where}")
-        if kind == "code" and _korean_tree(entry["ko"], name, cell.id) != code_tree(cell.source):
+        strings = STRINGS_TAG not in cell.metadata.get("tags", [])
+        if kind == "code" and (_korean_tree(entry["ko"], name, cell.id, strings)
+                               != code_tree(cell.source, strings)):
+            what = "comments and docstrings" + ("" if strings else " and strings")
             raise TranslationError(f"{name}: the Korean code of cell {cell.id} is not the "
-                                   f"English code; in {where} translate only its comments "
-                                   f"and docstrings")
+                                   f"English code; in {where} translate only its {what}")
         cell.source = entry["ko"]
     return nb
 
 
-def _korean_tree(source: str, name: str, cell_id: str) -> str:
+def _korean_tree(source: str, name: str, cell_id: str, strings: bool = True) -> str:
     try:
-        return code_tree(source)
+        return code_tree(source, strings)
     except SyntaxError as exc:
         raise TranslationError(f"{name}: the Korean code of cell {cell_id} does not parse "
                                f"(line {exc.lineno}: {exc.msg}); fix it in "
