@@ -85,7 +85,7 @@ def literal_pieces() -> list[str]:
     notebook's first code cell says what to do in a kernel without the helpers)."""
     import json
 
-    from IPython.core.inputtransformer2 import TransformerManager
+    from fmtb.maintainer.translate import as_python
 
     sources = [source.read_text(encoding="utf-8") for package in ("fmtb", "fmtb_helpers")
                for source in (ROOT / package).rglob("*.py")]
@@ -93,8 +93,8 @@ def literal_pieces() -> list[str]:
     cells = [c for nb in sorted((ROOT / "notebooks").glob("0*.ipynb"))
              for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]
              if c["cell_type"] == "code"]
-    sources += [TransformerManager().transform_cell("".join(c["source"])) for c in cells]
-    sources += [TransformerManager().transform_cell(entry["ko"]) for nb in table.values()
+    sources += [as_python("".join(c["source"])) for c in cells]
+    sources += [as_python(entry["ko"]) for nb in table.values()
                 for cell_id, entry in nb.items() if cell_id.startswith("code-")]
     pieces = []
     for source in sources:

@@ -66,8 +66,7 @@ def prose(path) -> str:
     return re.sub(r"\]\([^)]*\)", "]", text)
 
 
-def python(source: str) -> str:
-    return translate.TransformerManager().transform_cell(source)
+python = translate.as_python
 
 
 def comments(source: str) -> list[str]:

@@ -12,8 +12,9 @@ import papermill as pm
 import pytest
 
 from fmtb import params
-from fmtb.maintainer import save
+from fmtb.maintainer import save, translate
 
+pytestmark = pytest.mark.unit  # the stored notebooks read as files; no kernel
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[1-6]_*.ipynb"))
 BOTH_EDITIONS = NOTEBOOKS + sorted((ROOT / "notebooks" / "ko").glob("0[1-6]_*.ipynb"))
@@ -44,10 +45,7 @@ def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def python(source: str) -> str:
-    """A cell's source without IPython's magics (``pass`` where one is indented)."""
-    return "\n".join(line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip()
-                     .startswith("%") else line for line in source.splitlines())
+python = translate.as_python  # a cell as Python, its magics as the calls they stand for
 
 
 def test_six_notebooks_one_per_section():

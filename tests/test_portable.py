@@ -13,7 +13,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from IPython.core.inputtransformer2 import TransformerManager
 
 import fmtb_helpers
 from fmtb_helpers import data
@@ -56,7 +55,9 @@ def top_level_imports(tree: ast.Module) -> set[str]:
 
 
 def cell_python(source: str) -> str:
-    return TransformerManager().transform_cell(source)
+    from fmtb.maintainer.translate import as_python
+
+    return as_python(source)
 
 
 @pytest.mark.parametrize("path", HELPERS + NOTEBOOKS, ids=lambda p: p.name)

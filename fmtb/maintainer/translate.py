@@ -62,12 +62,18 @@ class _BlankStrings(ast.NodeTransformer):
         return ast.Constant("") if isinstance(node.value, str) else node
 
 
+def as_python(source: str) -> str:
+    """A code cell's source as plain Python: IPython's magics as the calls they stand for
+    (the one place the project turns a cell into Python; tests use it too)."""
+    return TransformerManager().transform_cell(source)
+
+
 def code_tree(source: str, strings: bool = True) -> str:
     """A code cell as Python parses it (IPython's magics as the calls they stand
     for), without comments and docstrings: equal for two cells that run the same code;
     without ``strings``, every string constant is blank: equal for two cells that run
     the same code but for what their strings say."""
-    tree = without_docstrings(ast.parse(TransformerManager().transform_cell(source)))
+    tree = without_docstrings(ast.parse(as_python(source)))
     return ast.dump(tree if strings else _BlankStrings().visit(tree))
 
 
