@@ -96,9 +96,13 @@ def tensor(run: Path, tag: str, hint: str):
 
 def answer(run: Path, name: str) -> str:
     """The text the learner logged with ``writer.add_text('answer/<name>', ...)``."""
-    hint = say(f"log it with writer.add_text('answer/{name}', ...)",
-               f"writer.add_text('answer/{name}', ...)로 기록하세요")
-    value = tensor(run, f"answer/{name}/text_summary", hint)
+    tag = f"answer/{name}/text_summary"  # add_text's tag in the event file
+    if tag not in events(run).Tags().get("tensors", []):
+        raise NotDone(say(f"run {run.name} has no answer 'answer/{name}' yet; log it with "
+                          f"writer.add_text('answer/{name}', ...)",
+                          f"런 {run.name}에 답 'answer/{name}'이 아직 없습니다; "
+                          f"writer.add_text('answer/{name}', ...)로 기록하세요"))
+    value = tensor(run, tag, "")
     return " ".join(v.decode("utf-8") if isinstance(v, bytes) else str(v)
                     for v in value.reshape(-1)).strip()
 
