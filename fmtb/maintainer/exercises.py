@@ -32,11 +32,26 @@ class ExerciseError(Exception):
     """A YAML file or a notebook the exercises cannot go into: one line."""
 
 
+# the sentence before each check cell (a notebook's code cell follows a markdown one)
+CHECK_LEAD = {"en": "Check what your run holds now:", "ko": "이제 런에 기록된 내용을 확인합니다:"}
+
+
+def with_leads(cells: list[dict]) -> list[dict]:
+    """The cells, with the lead-in sentence ``md-check-…`` before each check cell."""
+    out = []
+    for entry in cells:
+        if "check" in entry:
+            out.append({"id": "md-" + entry["id"].removeprefix("code-"),
+                        "markdown": entry.get("lead", CHECK_LEAD)})
+        out.append(entry)
+    return out
+
+
 def load_specs(notebooks_dir: Path) -> list[dict]:
     specs = []
     for path in sorted((notebooks_dir / "exercises").glob("0[1-9].yml")):
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec["path"] = path
+        spec["path"], spec["cells"] = path, with_leads(spec["cells"])
         specs.append(spec)
     grade_ids = [c.get(k, {}).get("grade_id") for s in specs for c in s["cells"]
                  for k in ("solution", "check") if k in c]
