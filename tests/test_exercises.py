@@ -236,3 +236,50 @@ def test_every_exercise_has_a_check_and_every_check_one_line_on_nothing(tmp_path
     assert len(exercises.CHECKS) >= 12
     for check in exercises.CHECKS.values():
         assert "no run 'learner" in not_done(check, tmp_path)
+
+
+def test_the_exercises_go_into_both_editions(tmp_path):
+    """fmtb.maintainer.exercises on a copy of the notebooks: before each Summary, once
+    however often it runs, each exercise followed by its graded check, in Korean too."""
+    import shutil
+
+    import nbformat
+
+    from fmtb.maintainer import exercises as insert
+    from fmtb.maintainer import translate
+    from fmtb_helpers import paths
+
+    src, dst = paths.notebooks_dir(), tmp_path / "notebooks"
+    (dst / "ko").mkdir(parents=True)
+    for nb_path in src.glob("0[1-6]_*.ipynb"):
+        shutil.copy(nb_path, dst)
+    shutil.copy(src / "ko" / "translations.json", dst / "ko")
+    shutil.copytree(src / "exercises", dst / "exercises")
+    assert insert.main([str(dst)]) == 0
+    first = {p.name: p.read_bytes() for p in dst.rglob("*.*")}
+    assert insert.main([str(dst)]) == 0
+    assert {p.name: p.read_bytes() for p in dst.rglob("*.*")} == first
+
+    korean = translate.generate(dst)
+    checks, grade_ids = 0, []
+    for nb_path in sorted(dst.glob("0[1-6]_*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        assert nb.cells[-1].source.startswith("## Summary")
+        ids = [c.id for c in nb.cells]
+        assert len(ids) == len(set(ids)) and "md-exercises" in ids
+        graded = [c for c in nb.cells if "nbgrader" in c.metadata]
+        grade_ids += [c.metadata.nbgrader.grade_id for c in graded]
+        assert graded[0].metadata.nbgrader.solution and graded[-1].metadata.nbgrader.grade
+        for before, cell in zip(graded, graded[1:], strict=False):  # each check after its exercise
+            if cell.metadata.nbgrader.grade:
+                assert before.metadata.nbgrader.solution and cell.metadata.nbgrader.points == 1
+                assert "exercises.check_" in cell.source
+            else:
+                assert "### BEGIN SOLUTION" in cell.source
+        checks += sum(c.metadata.nbgrader.grade for c in graded)
+        ko = nbformat.reads(korean[dst / "ko" / nb_path.name], as_version=4)
+        assert [c.metadata.get("nbgrader") for c in ko.cells] == [
+            c.metadata.get("nbgrader") for c in nb.cells]
+        assert "## 연습문제" in "\n".join(c.source for c in ko.cells)
+    assert checks >= 12 and checks == len(exercises.CHECKS)
+    assert len(grade_ids) == len(set(grade_ids))
