@@ -37,7 +37,7 @@ def run_folder(runs_dir, run_name: str) -> Path:
         raise NotDone(say(f"there is no run {run_name!r} in {runs_dir}: run the notebook "
                           f"(and the ones before it) first",
                           f"{runs_dir}에 런(run) {run_name!r}이(가) 없습니다: 이 노트북(과 그 "
-                          f"앞의 노트북)을 먼저 실행하세요"))
+                          f"앞의 노트북)을 먼저 실행하십시오"))
     return path
 
 
@@ -52,7 +52,7 @@ def events(run: Path):
     files = sorted(run.glob("*tfevents*"))
     if not files:
         raise NotDone(say(f"run {run} holds no event file yet: run the cells above",
-                          f"런 {run}에 이벤트 파일이 아직 없습니다: 위의 셀을 실행하세요"))
+                          f"런 {run}에 이벤트 파일이 아직 없습니다: 위의 셀을 실행하십시오"))
     key = (str(run), tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
     if key not in _cache:
         keep = {kind: 0 for kind in ea.DEFAULT_SIZE_GUIDANCE}
@@ -64,7 +64,7 @@ def events(run: Path):
             raise NotDone(say(f"cannot read the event files in {run} ({type(exc).__name__}): "
                               f"run the notebook again",
                               f"{run}의 이벤트 파일을 읽을 수 없습니다({type(exc).__name__}): "
-                              f"노트북을 다시 실행하세요")) from exc
+                              f"노트북을 다시 실행하십시오")) from exc
     return _cache[key]
 
 
@@ -74,7 +74,7 @@ def _missing(run: Path, kind: str, tag: str, hint: str, acc=None):
     return NotDone(say(f"run {run.name} has no {kind} tag {tag!r} (found: {shown or 'none'}); "
                        f"hint: {hint}",
                        f"런 {run.name}에 {kind} 태그 {tag!r}가 없습니다(있는 태그: "
-                       f"{shown or '없음'}); 힌트: {hint}"))
+                       f"{shown or '없음'}). 힌트: {hint}"))
 
 
 def scalars(run: Path, tag: str, hint: str) -> list[tuple[int, float]]:
@@ -100,8 +100,8 @@ def answer(run: Path, name: str) -> str:
     if tag not in events(run).Tags().get("tensors", []):
         raise NotDone(say(f"run {run.name} has no answer 'answer/{name}' yet; log it with "
                           f"writer.add_text('answer/{name}', ...)",
-                          f"런 {run.name}에 답 'answer/{name}'이 아직 없습니다; "
-                          f"writer.add_text('answer/{name}', ...)로 기록하세요"))
+                          f"런 {run.name}에 답 'answer/{name}'이 아직 없습니다. "
+                          f"writer.add_text('answer/{name}', ...)로 기록하십시오"))
     value = tensor(run, tag, "")
     return " ".join(v.decode("utf-8") if isinstance(v, bytes) else str(v)
                     for v in value.reshape(-1)).strip()
@@ -126,7 +126,7 @@ def check_squares(runs_dir, run_name):
     if sorted(got) != list(range(10)) or any(got[n] != n * n for n in range(10)):
         raise wrong(f"run {run.name}: 'exercise/squares' has steps {sorted(got)}; expected "
                     f"n * n at each step n from 0 to 9",
-                    f"런 {run.name}: 'exercise/squares'의 스텝은 {sorted(got)}입니다; 0부터 9까지 "
+                    f"런 {run.name}: 'exercise/squares'의 스텝은 {sorted(got)}입니다. 0부터 9까지 "
                     f"각 스텝 n에 n * n이 있어야 합니다")
     done(f"run {run.name} shows n * n at steps 0 to 9 under 'exercise/squares'.",
          f"런 {run.name}의 'exercise/squares'에 스텝 0~9의 n * n이 있습니다.")
@@ -140,8 +140,8 @@ def check_dataset_note(runs_dir, run_name):
     if not {60000, 10} <= numbers:
         raise wrong(f"run {run.name}: 'answer/dataset' says {text!r}; it should give the number "
                     f"of training images and of classes (see the cells printing them)",
-                    f"런 {run.name}: 'answer/dataset'은 {text!r}입니다; 학습 이미지 수와 분류 "
-                    f"수를 적어야 합니다(이를 출력하는 셀을 보세요)")
+                    f"런 {run.name}: 'answer/dataset'은 {text!r}입니다. 학습 이미지 수와 분류 "
+                    f"수를 적어야 합니다(이를 출력하는 셀을 보십시오)")
     done(f"run {run.name} notes {text!r}.", f"런 {run.name}에 {text!r}이(가) 기록되었습니다.")
 
 
@@ -162,7 +162,7 @@ def check_sixteen_test_images(runs_dir, run_name):
     if (image.width, image.height) != (GRID_16, GRID_16):
         raise wrong(f"run {run.name}: {tag!r} is {image.width} x {image.height} pixels; a 4 x 4 "
                     f"grid of 28-pixel images is {GRID_16} x {GRID_16}: 16 images, nrow=4",
-                    f"런 {run.name}: {tag!r}는 {image.width} x {image.height} 픽셀입니다; 28픽셀 "
+                    f"런 {run.name}: {tag!r}는 {image.width} x {image.height} 픽셀입니다. 28픽셀 "
                     f"이미지의 4 x 4 격자는 {GRID_16} x {GRID_16}입니다: 이미지 16개, nrow=4")
     done(f"run {run.name} shows a 4 x 4 grid under {tag!r}.",
          f"런 {run.name}의 {tag!r}에 4 x 4 격자가 있습니다.")
@@ -178,7 +178,7 @@ def check_sixteen_labels(runs_dir, run_name):
                     f"{', not classes: ' + ', '.join(unknown[:3]) if unknown else ''}; "
                     f"expected the 16 class names, comma-separated",
                     f"런 {run.name}: 'answer/labels'에 이름이 {len(names)}개 있습니다"
-                    f"{', 분류가 아닌 것: ' + ', '.join(unknown[:3]) if unknown else ''}; "
+                    f"{', 분류가 아닌 것: ' + ', '.join(unknown[:3]) if unknown else ''}. "
                     f"쉼표로 구분한 분류 이름 16개여야 합니다")
     done(f"run {run.name} names the 16 images' classes.",
          f"런 {run.name}에 이미지 16개의 분류가 있습니다.")
@@ -191,7 +191,7 @@ def graph_scopes(run: Path, hint: str) -> set[str]:
     acc = events(run)
     if not acc.Tags().get("graph"):
         raise NotDone(say(f"run {run.name} has no graph; hint: {hint}",
-                          f"런 {run.name}에 그래프가 없습니다; 힌트: {hint}"))
+                          f"런 {run.name}에 그래프가 없습니다. 힌트: {hint}"))
     return {part for node in acc.Graph().node for part in node.name.split("/") if "[" in part}
 
 
@@ -203,8 +203,8 @@ def check_dropout_graph(runs_dir, run_name):
         raise wrong(f"run {run.name}: the graph has no Dropout module (modules: "
                     f"{', '.join(sorted(scopes))}); add self.dropout = nn.Dropout(...) and use it",
                     f"런 {run.name}: 그래프에 Dropout 모듈이 없습니다(모듈: "
-                    f"{', '.join(sorted(scopes))}); self.dropout = nn.Dropout(...)을 추가해 "
-                    f"사용하세요")
+                    f"{', '.join(sorted(scopes))}). self.dropout = nn.Dropout(...)을 추가해 "
+                    f"사용하십시오")
     done(f"run {run.name} holds the graph of a Net with dropout.",
          f"런 {run.name}에 드롭아웃이 있는 Net의 그래프가 있습니다.")
 
@@ -218,8 +218,8 @@ def check_linear_count(runs_dir, run_name):
     if re.findall(r"\d+", text) != [str(count)]:
         raise wrong(f"run {run.name}: 'answer/linear layers' says {text!r}; count again the "
                     f"Linear nodes inside Net in the Graphs dashboard",
-                    f"런 {run.name}: 'answer/linear layers'는 {text!r}입니다; Graphs 대시보드에서 "
-                    f"Net 안의 Linear 노드를 다시 세어 보세요")
+                    f"런 {run.name}: 'answer/linear layers'는 {text!r}입니다. Graphs 탭에서 "
+                    f"Net 안의 Linear 노드를 다시 세어 보십시오")
     done(f"Net has {count} Linear layers, as run {run.name} says.",
          f"런 {run.name}의 답대로 Net에는 Linear 층이 {count}개 있습니다.")
 
@@ -233,17 +233,17 @@ def embedding(run: Path, prefix: str, hint: str) -> dict:
     subruns = sorted(p for p in run.glob(f"{prefix}_*") if p.is_dir())
     if not subruns or not (subruns[-1] / "projector_config.pbtxt").is_file():
         raise NotDone(say(f"run {run.name} has no Projector sub-run {prefix}_…; hint: {hint}",
-                          f"런 {run.name}에 프로젝터 하위 런 {prefix}_…가 없습니다; 힌트: {hint}"))
+                          f"런 {run.name}에 프로젝터 하위 런 {prefix}_…가 없습니다. 힌트: {hint}"))
     try:
         items = projector_summary(subruns[-1])
     except (OSError, ValueError, IndexError) as exc:
         raise NotDone(say(f"cannot read the Projector's files in {subruns[-1]} "
                           f"({type(exc).__name__}): run the cell again",
                           f"{subruns[-1]}의 프로젝터 파일을 읽을 수 없습니다"
-                          f"({type(exc).__name__}): 셀을 다시 실행하세요")) from exc
+                          f"({type(exc).__name__}): 셀을 다시 실행하십시오")) from exc
     if not items:
         raise NotDone(say(f"{subruns[-1]} holds no embedding; hint: {hint}",
-                          f"{subruns[-1]}에 임베딩이 없습니다; 힌트: {hint}"))
+                          f"{subruns[-1]}에 임베딩이 없습니다. 힌트: {hint}"))
     return items[-1]
 
 
@@ -257,7 +257,7 @@ def check_test_embedding(runs_dir, run_name):
         raise wrong(f"run {run.name}: the embedding is {item['shape'][0]} x {item['shape'][1]} "
                     f"with {len(labels)} labels; expected 300 x 784 with a class name for each",
                     f"런 {run.name}: 임베딩이 {item['shape'][0]} x {item['shape'][1]}이고 레이블이 "
-                    f"{len(labels)}개입니다; 300 x 784에 각 점의 분류 이름이 있어야 합니다")
+                    f"{len(labels)}개입니다. 300 x 784에 각 점의 분류 이름이 있어야 합니다")
     done(f"run {run.name} projects 300 test images with their class names.",
          f"런 {run.name}에서 테스트 이미지 300개가 분류 이름과 함께 투영됩니다.")
 
@@ -274,8 +274,8 @@ def check_most_common_class(runs_dir, run_name):
     if text not in {name for name, n in counts.items() if n == top}:
         raise wrong(f"run {run.name}: 'answer/most common' says {text!r}; in the Projector, "
                     f"search each class name and compare the numbers of matches",
-                    f"런 {run.name}: 'answer/most common'은 {text!r}입니다; 프로젝터에서 분류 "
-                    f"이름을 하나씩 검색해 일치하는 점의 수를 비교해 보세요")
+                    f"런 {run.name}: 'answer/most common'은 {text!r}입니다. 프로젝터에서 분류 "
+                    f"이름을 하나씩 검색해 일치하는 점의 수를 비교해 보십시오")
     done(f"{text} is the commonest class ({top} of 300), as run {run.name} says.",
          f"런 {run.name}의 답대로 {text}이(가) 가장 많습니다(300개 중 {top}개).")
 
@@ -286,12 +286,12 @@ def slope(run: Path) -> tuple[float, int]:
     """How much the training loss falls per mini-batch, from its first to its last
     logged point, and how many points that took."""
     points = scalars(run, "training loss", say("run notebook 05's training (and the exercise)",
-                                               "05의 학습(과 연습문제)을 실행하세요"))
+                                               "05의 학습(과 연습문제)을 실행하십시오"))
     if len(points) < 2:
         raise wrong(f"run {run.name}: 'training loss' has {len(points)} step(s); at least 2 "
                     f"are needed: log more often (a smaller log_every)",
-                    f"런 {run.name}: 'training loss'에 스텝이 {len(points)}개 있습니다; 적어도 "
-                    f"2개가 필요합니다: 더 자주 기록하세요(더 작은 log_every)")
+                    f"런 {run.name}: 'training loss'에 스텝이 {len(points)}개 있습니다. 적어도 "
+                    f"2개가 필요합니다: 더 자주 기록하십시오(더 작은 log_every)")
     (s0, v0), (s1, v1) = points[0], points[-1]
     return (v0 - v1) / (s1 - s0), len(points)
 
@@ -303,11 +303,12 @@ def check_second_run(runs_dir, run_name):
     if n < 3:
         raise wrong(f"run {run.name}: 'training loss' has {n} steps; log at least 3 "
                     f"(log_every=100 on 2000 images)",
-                    f"런 {run.name}: 'training loss'에 스텝이 {n}개 있습니다; 3개 이상 기록하세요"
+                    f"런 {run.name}: 'training loss'에 스텝이 {n}개 있습니다. 3개 이상 기록하십시오"
                     f"(이미지 2000개에 log_every=100)")
     if not (run / "net.pt").is_file():
         raise wrong(f"run {run.name} has no net.pt: save the model with model.save_checkpoint",
-                    f"런 {run.name}에 net.pt가 없습니다: model.save_checkpoint로 모델을 저장하세요")
+                    f"런 {run.name}에 net.pt가 없습니다: model.save_checkpoint로 모델을 "
+                    f"저장하십시오")
     done(f"run {run.name} logged {n} training-loss points and saved its model.",
          f"런 {run.name}에 학습 손실이 {n}개 기록되었고 모델이 저장되었습니다.")
 
@@ -321,8 +322,8 @@ def check_faster_run(runs_dir, run_name):
     if text != fast.name:
         raise wrong(f"run {run.name}: 'answer/faster run' says {text!r}; compare the slopes of "
                     f"both runs' 'training loss' per step (smoothing 0) and name the run",
-                    f"런 {run.name}: 'answer/faster run'은 {text!r}입니다; 두 런의 'training "
-                    f"loss'가 스텝마다 떨어지는 정도를 비교해(smoothing 0) 런 이름을 적으세요")
+                    f"런 {run.name}: 'answer/faster run'은 {text!r}입니다. 두 런의 'training "
+                    f"loss'가 스텝마다 떨어지는 정도를 비교해(smoothing 0) 런 이름을 적으십시오")
     done(f"the loss of {fast.name} falls faster, as run {run.name} says.",
          f"런 {run.name}의 답대로 {fast.name}의 손실이 더 빨리 떨어집니다.")
 
@@ -337,7 +338,7 @@ def check_shirt_curve(runs_dir, run_name):
     hint = "writer.add_pr_curve('exercise/Shirt', labels, predictions)"
     mine = tensor(run, "exercise/Shirt", hint)
     reference = tensor(run, "Shirt", say("run notebook 06's PR-curve cell",
-                                         "06의 PR 곡선 셀을 실행하세요"))
+                                         "06의 PR 곡선 셀을 실행하십시오"))
     if mine.shape != reference.shape or not np.allclose(mine, reference):
         raise wrong(f"run {run.name}: 'exercise/Shirt' ({mine.shape[-1]} thresholds) differs "
                     f"from the tutorial's 'Shirt' curve: the labels must be test_label == 6, "
@@ -364,7 +365,7 @@ def hparams(run: Path) -> dict:
                     for k, v in data.session_start_info.hparams.items()}
     raise NotDone(say(f"run {run.name} has no HParams; hint: writer.add_hparams(hparams, "
                       f"metrics, run_name='.')",
-                      f"런 {run.name}에 HParams가 없습니다; 힌트: writer.add_hparams(hparams, "
+                      f"런 {run.name}에 HParams가 없습니다. 힌트: writer.add_hparams(hparams, "
                       f"metrics, run_name='.')"))
 
 
@@ -379,10 +380,10 @@ def check_hparams_two_runs(runs_dir, run_name):
     if lr != 0.01:
         raise wrong(f"run {runs[1].name} records lr {lr}; expected 0.01: take the hparams "
                     f"from its checkpoint's meta",
-                    f"런 {runs[1].name}의 lr은 {lr}입니다; 0.01이어야 합니다: 체크포인트의 "
-                    f"meta에서 하이퍼파라미터를 가져오세요")
+                    f"런 {runs[1].name}의 lr은 {lr}입니다. 0.01이어야 합니다: 체크포인트의 "
+                    f"meta에서 하이퍼파라미터를 가져오십시오")
     done(f"the HParams dashboard can compare {runs[0].name} and {runs[1].name}.",
-         f"HParams 대시보드에서 {runs[0].name}와(과) {runs[1].name}을(를) 비교할 수 있습니다.")
+         f"HParams 탭에서 {runs[0].name}와(과) {runs[1].name}을(를) 비교할 수 있습니다.")
 
 
 def pr_area(curve) -> float:
@@ -401,15 +402,15 @@ def check_hardest_class(runs_dir, run_name):
     """06.3: the answer ``answer/hardest class``: the smallest area under its PR curve."""
     run = run_folder(runs_dir, run_name)
     areas = {name: pr_area(tensor(run, name, say("run notebook 06's PR-curve cell",
-                                                  "06의 PR 곡선 셀을 실행하세요")))
+                                                  "06의 PR 곡선 셀을 실행하십시오")))
              for name in CLASSES}
     hardest = min(areas, key=areas.get)
     text = answer(run, "hardest class")
     if areas.get(text, 2.0) > areas[hardest] + CLOSE:  # a dashboard is read by eye
         raise wrong(f"run {run.name}: 'answer/hardest class' says {text!r}; in PR Curves, find "
                     f"the class whose curve encloses the least area",
-                    f"런 {run.name}: 'answer/hardest class'는 {text!r}입니다; PR Curves에서 곡선 "
-                    f"아래 넓이가 가장 작은 분류를 찾으세요")
+                    f"런 {run.name}: 'answer/hardest class'는 {text!r}입니다. PR Curves에서 곡선 "
+                    f"아래 넓이가 가장 작은 분류를 찾으십시오")
     done(f"{text} has the smallest area under its PR curve, as run {run.name} says.",
          f"런 {run.name}의 답대로 {text}의 PR 곡선 아래 넓이가 가장 작습니다.")
 
