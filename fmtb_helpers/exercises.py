@@ -19,6 +19,8 @@ from pathlib import Path
 
 from .errors import FmtbError, say
 
+# fmtb_helpers.tutorial.classes, without importing torch and Matplotlib for fmtb report
+# (tests/test_exercises.py keeps the two equal)
 CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
            'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle Boot')
 LR_RUN = "_lr0.01"  # notebook 05's second run: <run_name>_lr0.01
