@@ -33,13 +33,17 @@ class NotDone(FmtbError):
 
 # --- reading a run ---------------------------------------------------------------
 
-def run_folder(runs_dir, run_name: str) -> Path:
+def run_folder(runs_dir, run_name: str, exercise: str = "") -> Path:
+    """The run's folder; one line if it is missing (``exercise``: the one that makes it)."""
     path = Path(runs_dir).expanduser() / run_name
+    notebook, _, number = exercise.partition(".")
     if not path.is_dir():
-        raise NotDone(say(f"there is no run {run_name!r} in {runs_dir}: run the notebook "
-                          f"(and the ones before it) first",
-                          f"{runs_dir}에 런(run) {run_name!r}이(가) 없습니다: 이 노트북(과 그 "
-                          f"앞의 노트북)을 먼저 실행하십시오"))
+        raise NotDone(say(f"there is no run {run_name!r} in {runs_dir}: "
+                          + (f"do exercise {number} of notebook {notebook} first" if exercise else
+                             "run the notebook (and the ones before it) first"),
+                          f"{runs_dir}에 런(run) {run_name!r}이(가) 없습니다: "
+                          + (f"노트북 {notebook}의 연습문제 {number}부터 하십시오"
+                             if exercise else "이 노트북(과 그 앞의 노트북)을 먼저 실행하십시오")))
     return path
 
 
@@ -199,7 +203,7 @@ def graph_scopes(run: Path, hint: str) -> set[str]:
 
 def check_dropout_graph(runs_dir, run_name):
     """03.1: the graph of a ``Net`` with dropout, in the run ``<run_name>_dropout``."""
-    run = run_folder(runs_dir, run_name + DROPOUT_RUN)
+    run = run_folder(runs_dir, run_name + DROPOUT_RUN, "03.1")
     scopes = graph_scopes(run, "writer.add_graph(DropoutNet(), images)")
     if not any(s.startswith("Dropout[") for s in scopes):
         raise wrong(f"run {run.name}: the graph has no Dropout module (modules: "
@@ -300,7 +304,7 @@ def slope(run: Path) -> tuple[float, int]:
 
 def check_second_run(runs_dir, run_name):
     """05.1: a second, short run ``<run_name>_lr0.01`` with a training-loss curve."""
-    run = run_folder(runs_dir, run_name + LR_RUN)
+    run = run_folder(runs_dir, run_name + LR_RUN, "05.1")
     _, n = slope(run)
     if n < 3:
         raise wrong(f"run {run.name}: 'training loss' has {n} steps; log at least 3 "
@@ -318,7 +322,7 @@ def check_second_run(runs_dir, run_name):
 def check_faster_run(runs_dir, run_name):
     """05.2: the answer ``answer/faster run``: whose training loss falls faster."""
     run = run_folder(runs_dir, run_name)
-    other = run_folder(runs_dir, run_name + LR_RUN)
+    other = run_folder(runs_dir, run_name + LR_RUN, "05.1")
     fast = max((run, other), key=lambda r: slope(r)[0])
     text = answer(run, "faster run")
     if text != fast.name:
@@ -373,7 +377,7 @@ def hparams(run: Path) -> dict:
 
 def check_hparams_two_runs(runs_dir, run_name):
     """06.2: HParams in both runs, lr 0.01 in the second, with its test accuracy."""
-    runs = [run_folder(runs_dir, run_name), run_folder(runs_dir, run_name + LR_RUN)]
+    runs = [run_folder(runs_dir, run_name), run_folder(runs_dir, run_name + LR_RUN, "05.1")]
     for run in runs:
         hparams(run)
         scalars(run, "hparam/test accuracy", "writer.add_hparams(hparams, "
