@@ -61,6 +61,12 @@ def cmd_sweep(args) -> int:
                        yes=args.yes)
 
 
+def cmd_report(args) -> int:
+    from . import report
+
+    return report.main(args.dirs, csv_path=args.csv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fmtb", description="Fashion-MNIST with TensorBoard: the tutorial as notebooks.")
@@ -134,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
                         f"asking (off a terminal it is refused without)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="a table of learners' runs folders for a teacher",
+                       description="A row per run in each learner's runs folder: the notebooks "
+                                   "that logged, net.pt, the test accuracy, the exercises "
+                                   "passed. Reads only.")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="a learner's runs folder (or a run)")
+    p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+    p.set_defaults(func=cmd_report)
 
     return parser
 

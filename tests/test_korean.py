@@ -70,9 +70,11 @@ python = translate.as_python
 
 
 def comments(source: str) -> list[str]:
-    """A cell's comments, but for the #@save mark (the same in both editions)."""
+    """A cell's comments, but for the marks that are the same in both editions: #@save
+    and nbgrader's ### BEGIN SOLUTION / ### END SOLUTION (the exercises)."""
+    marks = {save.TAG, "### BEGIN SOLUTION", "### END SOLUTION"}
     return [t.string for t in tokenize.generate_tokens(io.StringIO(python(source)).readline)
-            if t.type == tokenize.COMMENT and t.string != save.TAG]
+            if t.type == tokenize.COMMENT and t.string not in marks]
 
 
 def docstrings(source: str) -> dict[str, str]:

@@ -51,7 +51,9 @@ def test_runtime_and_extras_are_where_they_belong():
 
 def test_the_learners_package_imports_no_tooling_and_stays_small():
     """At most 1000 lines written by hand: the tutorial's own code, which
-    fmtb.maintainer.save generates from the notebooks, does not count."""
+    fmtb.maintainer.save generates from the notebooks, does not count; nor do the
+    exercises' checks (``exercises``, imported only by the exercise cells, every
+    message in two languages), which have a budget of their own."""
     import ast
 
     from fmtb.maintainer import save
@@ -60,7 +62,10 @@ def test_the_learners_package_imports_no_tooling_and_stays_small():
     lines = 0
     for path in (ROOT / "fmtb_helpers").glob("*.py"):
         text = path.read_text()
-        lines += 0 if path == ROOT / save.MODULE else len(text.splitlines())
+        if path.name == "exercises.py":
+            assert len(text.splitlines()) < 450
+        else:
+            lines += 0 if path == ROOT / save.MODULE else len(text.splitlines())
         for node in ast.walk(ast.parse(text)):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
