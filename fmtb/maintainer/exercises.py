@@ -22,13 +22,14 @@ import nbformat
 import yaml
 
 from fmtb_helpers import paths
+from fmtb_helpers.errors import FmtbError
 
 from .translate import sha256, translations_path
 
 SUMMARY = "## Summary"
 
 
-class ExerciseError(Exception):
+class ExerciseError(FmtbError):
     """A YAML file or a notebook the exercises cannot go into: one line."""
 
 
