@@ -133,7 +133,6 @@ CHECKS = {
     "train_subset": lambda n, v: _int(n, v, 0, TRAIN_SIZE),
     "n_points": lambda n, v: _int(n, v, 1, TRAIN_SIZE),
     "n_features": lambda n, v: _int(n, v, 1, TEST_SIZE),
-    "eval_every": lambda n, v: _int(n, v, 1),
     "eval_images": lambda n, v: _int(n, v, 0, TEST_SIZE),
     "num_threads": lambda n, v: _int(n, v, 0, MAX_THREADS_PER_CPU * (os.cpu_count() or 1),
                                      f"{MAX_THREADS_PER_CPU} per core of this machine; "
