@@ -20,7 +20,7 @@ def check_loss(running_loss, step):
 
 def train(net, trainloader, criterion, optimizer, writer, epochs=1,
           log_every=1000):  # parameters: the tutorial's 1 epoch, 1000 mini-batches
-    device = next(net.parameters()).device
+    device = next(net.parameters()).device  # fixed: the model's device
     running_loss = 0.0
     for epoch in range(epochs):  # loop over the dataset multiple times
         for i, data in enumerate(trainloader, 0):
@@ -36,7 +36,7 @@ def train(net, trainloader, criterion, optimizer, writer, epochs=1,
             optimizer.step()
 
             running_loss += loss.item()
-            step = epoch * len(trainloader) + i
+            step = epoch * len(trainloader) + i  # the tutorial's step, named once
             # fixed: stop if the loss diverges (see Differences from the tutorial)
             check_loss(running_loss, step)
             if i % log_every == log_every - 1:    # every log_every mini-batches...

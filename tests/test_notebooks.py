@@ -294,7 +294,7 @@ def test_05_trains_with_the_tutorials_loop_and_logs_the_extras_after_it():
                   "log_weights", "log_test_set", "tqdm"):
         assert extra not in loop.source, extra
     changed = [line for line in loop.source.splitlines() if "# fixed:" in line]
-    assert len(changed) == 2  # the device, the check of the loss
+    assert len(changed) == 3  # the device (twice), the check of the loss
     (call,) = [c for c in code_cells(nb) if re.match(r"train\(", c.source)]
     extras = next(i for i, c in enumerate(cells) if c.source.startswith("## Beyond the tutorial"))
     assert cells.index(loop) < cells.index(call) < extras
