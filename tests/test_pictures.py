@@ -109,7 +109,7 @@ def prose(number: str) -> str:
 
 
 def test_the_predictions_picture_is_at_the_step_05_names_with_four_images(tmp_path):
-    step = re.search(r"At step ([0-9,]+),", prose("05"))[1]
+    step = re.search(r"At step ([0-9,]*[0-9])", prose("05"))[1]
     text = read_back(IMG / "tb_05_predictions.png", tmp_path)
     assert re.search(rf"step\s*{step.replace(',', '[,.]?')}\b", text), text
     assert len(re.findall(r"\(label: *\w", text)) == 4, text
@@ -124,7 +124,7 @@ def test_the_graph_picture_shows_both_convolutions(tmp_path):
 def test_the_pr_curves_picture_shows_the_classes_06_discusses(tmp_path):
     from fmtb_helpers import data
 
-    paragraph = next(p for p in prose("06").split("\n\n") if p.startswith("In **PR Curves**"))
+    paragraph = re.search(r"^In \*\*PR Curves\*\*.*$", prose("06"), re.M)[0]
     named = [c for c in re.findall(r"\*(\w[\w/-]*)\*", paragraph) if c in data.classes]
     assert len(named) >= 3 and "recall across and precision up" in paragraph
     text = read_back(IMG / "tb_06_pr_curves.png", tmp_path)
@@ -133,7 +133,7 @@ def test_the_pr_curves_picture_shows_the_classes_06_discusses(tmp_path):
 
 
 def test_the_hparams_picture_of_06_compares_several_runs(tmp_path):
-    paragraph = next(p for p in prose("06").split("\n\n") if "HParams" in p and "![" in p)
-    (picture,) = re.findall(r"\]\(\.\./docs/img/([^)]+)\)", paragraph)
+    line = re.search(r"^!\[The HParams dashboard comparing .*$", prose("06"), re.M)[0]
+    (picture,) = re.findall(r"\]\(\.\./docs/img/([^)]+)\)", line)
     text = read_back(IMG / picture, tmp_path)
-    assert len(set(re.findall(r"lr_0\.\d+", text))) >= 2, text
+    assert len(set(re.findall(r"[lI]r_0\.\d+", text))) >= 2, text  # tesseract reads l as I
