@@ -196,14 +196,22 @@ def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
 
 
 def print_logged(writer) -> None:
-    """Print what ``writer`` has written so far, read back from its event file
-    (returns nothing: a cell ending with it shows only the print-out)."""
+    """Print what ``writer`` has written so far, read back from its event file: a
+    line per tag, one for a group of tags (``weights/…``); returns nothing."""
     summary = event_summary(event_file(writer))
     if not summary:
         print("nothing logged yet")
     for kind, tags in summary.items():
+        groups: dict[str, list[int]] = {}  # "weights/" or a lone tag: the counts
         for tag, count in tags.items():
-            print(f"{kind:<10} {tag!r}: {count}")
+            groups.setdefault(tag.partition("/")[0] + "/" if "/" in tag else tag, []).append(count)
+        for tag, count in tags.items():
+            counts = groups.pop(group := tag.partition("/")[0] + "/" if "/" in tag else tag, [])
+            if len(counts) > 1:
+                steps = "/".join(str(c) for c in sorted(set(counts)))
+                print(f"{kind:<10} '{group}…': {len(counts)} tags, {steps} each")
+            elif counts:
+                print(f"{kind:<10} {tag!r}: {count}")
 
 
 def projector_summary(log_dir: str | Path) -> list[dict]:
@@ -247,13 +255,13 @@ def setup_tensorboard() -> None:
 def open_on(dashboard: str, runs_dir: str | Path) -> None:
     """Make the next ``%tensorboard`` frame open on ``dashboard`` (``images``,
     ``graphs``, ``projector``, ``scalars``, ``pr_curves``, ...), through the Jupyter
-    server's proxy where there is one; print the address of a running server."""
+    server's proxy where there is one; print a running server's address (no pid to kill)."""
     servers.frame_opens_on(dashboard)
     if (info := servers.server_for(runs_dir)) is None:
         return
     if servers.live_jupyter():  # a browser will load the frame
         servers.wait_for(info.port, dashboard, Path(runs_dir).expanduser().resolve())
-    print(f"TensorBoard (pid {info.pid}), in a tab of its own: {address(runs_dir, dashboard)}")
+    print(f"In a browser tab of its own: {address(runs_dir, dashboard)}")
 
 
 def address(runs_dir: str | Path, dashboard: str = "") -> str | None:

@@ -183,7 +183,6 @@ CHECKS = {
     "train_subset": Whole(0, TRAIN_SIZE),
     "n_points": Whole(1, TRAIN_SIZE),
     "n_features": Whole(1, TEST_SIZE),
-    "eval_every": Whole(1),
     "eval_images": Whole(0, TEST_SIZE),
     "num_threads": Whole(0, _max_threads,
                          (f"{MAX_THREADS_PER_CPU} per core of this machine; "

@@ -110,12 +110,13 @@ def plot_classes_preds(net, images, labels):
 
 # from notebooks/05_track_training.ipynb, cell code-20
 def train(net, trainloader, criterion, optimizer, writer, epochs=1,
-          log_every=1000, also_log=None):
-    device = next(net.parameters()).device
+          log_every=1000):  # parameters: the tutorial's 1 epoch, 1000 mini-batches
+    device = next(net.parameters()).device  # fixed: the model's device
     running_loss = 0.0
     for epoch in range(epochs):  # loop over the dataset multiple times
-        for i, data in enumerate(tqdm(trainloader, mininterval=2), 0):
+        for i, data in enumerate(trainloader, 0):
             # get the inputs; data is a list of [inputs, labels]
+            # fixed: on the model's device (see Differences from the tutorial)
             inputs, labels = data[0].to(device), data[1].to(device)
             # zero the parameter gradients
             optimizer.zero_grad()
@@ -126,8 +127,9 @@ def train(net, trainloader, criterion, optimizer, writer, epochs=1,
             optimizer.step()
 
             running_loss += loss.item()
-            step = epoch * len(trainloader) + i
-            check_loss(running_loss, step)  # added: stop if it diverges
+            step = epoch * len(trainloader) + i  # the tutorial's step, named once
+            # fixed: stop if the loss diverges (see Differences from the tutorial)
+            check_loss(running_loss, step)
             if i % log_every == log_every - 1:    # every log_every mini-batches...
                 # ...log the running loss
                 writer.add_scalar('training loss', running_loss / log_every, step)
@@ -137,8 +139,6 @@ def train(net, trainloader, criterion, optimizer, writer, epochs=1,
                                   plot_classes_preds(net, inputs, labels),
                                   global_step=step)
                 running_loss = 0.0
-            if also_log is not None:  # added: histograms, the test set
-                also_log(i, step)
     print('Finished Training')
 
 

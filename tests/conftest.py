@@ -17,7 +17,6 @@ from fmtb import fetch
 from fmtb_helpers import data, paths
 
 from support import (  # noqa: F401  (SERIES_RUN: test_browser imports it from here)
-    EVAL_EVERY,
     EVAL_IMAGES,
     LOG_EVERY,
     MARK,
@@ -81,7 +80,7 @@ def series(tmp_path_factory, real_data_root):
     base = tmp_path_factory.mktemp("series")
     proc = fmtb("run", "--runs-dir", str(base / "runs"), "--out", str(base / "out"),
                 "-p", "train_subset", str(SUBSET), "-p", "log_every", str(LOG_EVERY),
-                "-p", "eval_every", str(EVAL_EVERY), "-p", "n_features", str(N_FEATURES),
+                "-p", "n_features", str(N_FEATURES),
                 "-p", "eval_images", str(EVAL_IMAGES), "-q", env={MARK: SERIES_MARK})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return base, proc

@@ -59,8 +59,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 FMTB = str(Path(sys.executable).with_name("fmtb"))
 SUBSET, LOG_EVERY = 2000, 40          # 500 mini-batches: 12 log points, more than
 LOG_POINTS = SUBSET // 4 // LOG_EVERY  # TensorBoard's default of 10 images per tag
-EVAL_EVERY = 250                       # 2 test-set evaluations
-EVAL_POINTS = SUBSET // 4 // EVAL_EVERY
+EVAL_POINTS = 2                        # the test set before and after training
 EVAL_IMAGES = 1500                     # test images scored at each of them
 N_FEATURES = 300                       # learned-feature embedding of notebook 06
 SERIES_RUN = "fashion_mnist_experiment_1"

@@ -152,6 +152,19 @@ def test_event_summary_counts_each_tag(tmp_path, capsys):
     assert len(event_files(tmp_path)) == 1
 
 
+def test_print_logged_puts_a_group_of_tags_on_one_line(tmp_path, capsys):
+    """What a learner reads: 'weights/…' once, not one line per layer."""
+    w = SummaryWriter(tmp_path)
+    for step in (0, 9):
+        for layer in ("conv1.bias", "fc1.bias", "fc3.weight"):
+            w.add_histogram(f"weights/{layer}", torch.rand(5), step)
+    w.add_histogram("bias", torch.rand(5), 0)
+    board.print_logged(w)
+    w.close()
+    assert capsys.readouterr().out.splitlines() == [
+        "histograms 'bias': 1", "histograms 'weights/…': 3 tags, 2 each"]
+
+
 def test_setup_points_tensorboard_at_the_detached_launcher_in_jupyter(monkeypatch):
     monkeypatch.delenv("TENSORBOARD_BINARY", raising=False)
     monkeypatch.setenv("JPY_SESSION_NAME", "01_setup_tensorboard.ipynb")  # a live session

@@ -140,11 +140,9 @@ def test_a_short_run_draws_curves_and_says_so(short_run):
     runs, executed = short_run
     said = outputs(executed)
     assert "log_every 1000 is more than the 750 mini-batches of an epoch: every 75 instead" in said
-    assert ("eval_every 5000 is more than the 750 mini-batches of an epoch: "
-            "every 250 instead") in said
     logged = board.event_summary(runs / "fashion_mnist_experiment_1")
     assert logged["scalars"]["training loss"] >= 3
-    assert logged["scalars"]["test accuracy"] >= 3
+    assert logged["scalars"]["test accuracy"] == 2  # before and after training
     assert logged["images"]["predictions vs. actuals"] >= 3
 
 

@@ -95,3 +95,45 @@ def test_prediction_figures_are_titled_with_their_images_labels(tmp_path):
         picture.write_bytes(png)
         text = " ".join(read_back(picture, tmp_path).split())
         assert re.findall(r"\(label: ([^)]+)\)", text) == labels, text
+
+
+# --- what the notebooks' sentences promise, read back from their pictures ----------
+
+IMG = ROOT / "docs" / "img"
+
+
+def prose(number: str) -> str:
+    (path,) = (ROOT / "notebooks").glob(f"{number}_*.ipynb")
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                     if c.cell_type == "markdown")
+
+
+def test_the_predictions_picture_is_at_the_step_05_names_with_four_images(tmp_path):
+    step = re.search(r"At step ([0-9,]*[0-9])", prose("05"))[1]
+    text = read_back(IMG / "tb_05_predictions.png", tmp_path)
+    assert re.search(rf"step\s*{step.replace(',', '[,.]?')}\b", text), text
+    assert len(re.findall(r"\(label: *\w", text)) == 4, text
+
+
+def test_the_graph_picture_shows_both_convolutions(tmp_path):
+    assert "two convolutions" in prose("03")
+    text = read_back(IMG / "tb_03_graphs.png", tmp_path)
+    assert squash(text).count("conv2d") >= 2, text
+
+
+def test_the_pr_curves_picture_shows_the_classes_06_discusses(tmp_path):
+    from fmtb_helpers import data
+
+    paragraph = re.search(r"^In \*\*PR Curves\*\*.*$", prose("06"), re.M)[0]
+    named = [c for c in re.findall(r"\*(\w[\w/-]*)\*", paragraph) if c in data.classes]
+    assert len(named) >= 3 and "recall across and precision up" in paragraph
+    text = read_back(IMG / "tb_06_pr_curves.png", tmp_path)
+    shown = [c for c in named if re.search(rf"\b{re.escape(c)}\b", text)]
+    assert len(shown) >= 2, (named, text)
+
+
+def test_the_hparams_picture_of_06_compares_several_runs(tmp_path):
+    line = re.search(r"^!\[The HParams dashboard comparing .*$", prose("06"), re.M)[0]
+    (picture,) = re.findall(r"\]\(\.\./docs/img/([^)]+)\)", line)
+    text = read_back(IMG / picture, tmp_path)
+    assert len(set(re.findall(r"[lI]r_0\.\d+", text))) >= 2, text  # tesseract reads l as I

@@ -31,7 +31,7 @@ from support import (
     wait_for,
 )
 
-SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50", "-p", "eval_every", "50",
+SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50",
          "-p", "n_features", "50", "-q"]
 
 

@@ -20,7 +20,7 @@ from fmtb_helpers import paths
 from support import FMTB, assert_hparams_sessions, assert_refused
 from support import fmtb as run_fmtb
 
-SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50", "-p", "eval_every", "50",
+SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50",
          "-p", "n_features", "50", "-q"]
 
 

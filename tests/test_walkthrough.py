@@ -26,7 +26,7 @@ pytestmark = [
 ]
 SHOTS = paths.build_dir() / "screenshots"
 RUN = "fashion_mnist_experiment_1"
-SUBSET, LOG_EVERY, EVAL_EVERY, N_FEATURES = 2000, 100, 250, 300
+SUBSET, LOG_EVERY, N_FEATURES = 2000, 100, 300
 LOG_POINTS = SUBSET // 4 // LOG_EVERY
 
 
@@ -113,7 +113,7 @@ def wait_until_shown(port: int, number: str, timeout: float = 30.0) -> list[str]
 def lab(tmp_path_factory, real_data_root):
     root = copy_project(tmp_path_factory.mktemp("walkthrough"))
     set_parameters(root / "notebooks" / "05_track_training.ipynb", train_subset=SUBSET,
-                   log_every=LOG_EVERY, eval_every=EVAL_EVERY, eval_images=1000)
+                   log_every=LOG_EVERY, eval_images=1000)
     set_parameters(root / "notebooks" / "06_assess_the_model.ipynb", n_features=N_FEATURES)
     server = Lab(root).start()
     try:

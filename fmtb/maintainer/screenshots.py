@@ -28,7 +28,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 WEBGL_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader",
               "--enable-webgl", "--ignore-gpu-blocklist"]
 
-# notebook -> its pictures: file name -> (dashboard, text the page must show, filter)
+# 06's text discusses these classes' curves
+PR_CLASSES = "^(Trouser|Bag|Shirt)$"
+
+# notebook -> its pictures: file name -> (dashboard, text the page must show, filter);
+# each shows what the notebook's sentence beside it says (tests/test_pictures.py reads
+# them back)
 SHOTS = {
     "01": {"tb_01_empty.png": ("", "No dashboards are active", "")},
     "02": {"tb_02_images.png": ("images", "four_fashion_mnist_images", "")},
@@ -37,7 +42,7 @@ SHOTS = {
     "05": {"tb_05_scalars.png": ("scalars", "training loss", "training loss"),
            "tb_05_predictions.png": ("images", "predictions vs. actuals", "predictions"),
            "tb_05_histograms.png": ("histograms", "gradients/conv1.bias", "conv1")},
-    "06": {"tb_06_pr_curves.png": ("pr_curves", "Ankle Boot", "^[A-Z]"),
+    "06": {"tb_06_pr_curves.png": ("pr_curves", "Trouser", PR_CLASSES),
            "tb_06_projector_features.png": ("projector", "learned features:00000", ""),
            "tb_06_hparams.png": ("hparams", "hparam/test accuracy", "")},
 }
@@ -46,6 +51,14 @@ SWEEP_SHOT = {"tb_sweep_hparams.png": ("hparams", "hparam/test accuracy", "")}
 
 VIEWPORT = {"width": 1280, "height": 860}
 HPARAMS_VIEWPORT = {"width": 1760, "height": 480}
+# 05's text: "At step 2,999, after only 3000 iterations": the third of 15 log points
+PREDICTIONS_STEP = "2,999"
+PREDICTIONS_VIEWPORT = {"width": 1720, "height": 640}  # the card's four images side by side
+GRAPHS_VIEWPORT = {"width": 1280, "height": 1100}  # Net expanded, both Conv2d nodes
+# the graph alone, right of the controls and left of the node's card: its labels are
+# what a reader (and OCR) must find, both Conv2d nodes among them
+GRAPH_AREA = {"x": 320, "y": 150, "width": 630, "height": 950}
+PR_CURVES_VIEWPORT = {"width": 1980, "height": 640}  # the three classes' cards in one row
 
 
 @contextlib.contextmanager
@@ -132,8 +145,12 @@ def _filter(page, text: str) -> None:
 def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> list[Path]:
     """Take ``shots`` (file name -> (dashboard, text, filter)) from the server at ``url``."""
     taken = []
-    with browser_page() as page:
+    with browser_page() as main:
         for name, (dashboard, text, tag_filter) in shots.items():
+            page = main
+            if dashboard == "graphs":  # twice the pixels: the node labels are small
+                page = main.context.browser.new_page(viewport=GRAPHS_VIEWPORT,
+                                                     device_scale_factor=2)
             page.goto("about:blank")  # a fresh app: nothing kept from the last shot
             page.goto(f"{url}/#{dashboard}", wait_until="domcontentloaded")
             if dashboard == "graphs":  # open the model's node, as the tutorial says
@@ -141,6 +158,9 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 node.wait_for(timeout=timeout_ms)
                 page.wait_for_timeout(3000)  # the layout animates in first
                 node.dblclick(force=True)
+                page.wait_for_timeout(3000)
+                page.get_by_text("Fit to screen").first.click()  # the whole of Net
+                page.get_by_text("None", exact=True).first.click()  # "Color by": dark on white
             elif dashboard == "projector":  # a WebGL canvas, then the points settle
                 _wait_for_frame_canvas(page, timeout_ms)
                 if "learned" in text:  # its own run (notebook 06), its only tensor
@@ -155,19 +175,47 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
             else:
                 _visible(page, text).wait_for(timeout=timeout_ms)
             if name == "tb_05_predictions.png":  # big enough to read the titles
+                page.set_viewport_size(PREDICTIONS_VIEWPORT)
                 page.get_by_text("Show actual image size").first.click()
             if tag_filter:
                 _filter(page, tag_filter)
                 page.wait_for_timeout(1500)
                 _show(page, text)
+            if name == "tb_05_predictions.png":
+                _slide_to_step(page, PREDICTIONS_STEP, timeout_ms)
             if dashboard == "hparams":  # wide enough for the metrics' columns
                 page.set_viewport_size(HPARAMS_VIEWPORT)
+            if dashboard == "pr_curves":
+                page.set_viewport_size(PR_CURVES_VIEWPORT)
+                _show(page, "Tags matching")
             page.mouse.move(1, 1)  # no tooltip from where the pointer last was
             page.wait_for_timeout(3000)  # let charts and images finish drawing
-            page.screenshot(path=str(out_dir / name))
-            page.set_viewport_size(VIEWPORT)
+            page.screenshot(path=str(out_dir / name),
+                            clip=GRAPH_AREA if dashboard == "graphs" else None)
+            if page is not main:
+                page.close()
+            main.set_viewport_size(VIEWPORT)
             taken.append(out_dir / name)
     return taken
+
+
+def _slide_to_step(page, step: str, timeout_ms: int) -> None:
+    """Move the first image card's step slider to ``step`` (as the card prints it,
+    "2,999"): from the first step, one arrow key press at a time."""
+    import re
+
+    card = page.locator("tf-image-loader").filter(visible=True).first
+    slider = card.locator("paper-slider").first
+    slider.wait_for(timeout=timeout_ms)
+    slider.focus()
+    page.keyboard.press("Home")
+    for _ in range(100):
+        page.wait_for_timeout(300)
+        text = card.evaluate("e => (e.shadowRoot || e).textContent")
+        if re.search(rf"step\s*{re.escape(step)}(?![0-9,])", text):
+            return
+        page.keyboard.press("ArrowRight")
+    raise TimeoutError(f"the Images dashboard's slider never showed step {step}")
 
 
 def _projector_runs(url: str) -> list[str]:
