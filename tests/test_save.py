@@ -116,9 +116,9 @@ def test_a_saved_cell_gives_its_definitions_and_their_comments_only():
 
 def test_what_the_generator_cannot_take_stops_it_in_one_line(tmp_path):
     notebooks = copy_notebooks(tmp_path)
-    change_cell(notebooks / NOTEBOOKS[3].name, "code-18", lambda s: "#@save\n" + s)
-    with pytest.raises(save.SaveError, match="04_projector.ipynb: saved cell code-18 defines no"):
-        save.generate(notebooks)  # a loop that prints
+    change_cell(notebooks / NOTEBOOKS[3].name, "code-16", lambda s: "#@save\n" + s)
+    with pytest.raises(save.SaveError, match="04_projector.ipynb: saved cell code-16 defines no"):
+        save.generate(notebooks)  # a call: add_embedding
     notebooks = copy_notebooks(tmp_path)
     change_cell(notebooks / NOTEBOOKS[1].name, "code-08", lambda s: s + "\n\nclasses = ()\n")
     with pytest.raises(save.SaveError, match="classes is saved twice, in 01_setup_tensorboard"):
