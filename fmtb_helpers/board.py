@@ -237,8 +237,8 @@ def open_on(dashboard: str, runs_dir: str | Path) -> None:
 
 
 def address(runs_dir: str | Path, dashboard: str = "") -> str | None:
-    """The address of the TensorBoard serving ``runs_dir``, as this notebook's
-    browser reaches it (through the Jupyter server's proxy where there is one)."""
+    """The address of the TensorBoard serving ``runs_dir``, as the notebook's browser
+    reaches it (through the Jupyter server's proxy where there is one)."""
     if (info := servers.server_for(runs_dir)) is None:
         return None
     base = servers.proxy_base() or "http://localhost:%PORT%/"

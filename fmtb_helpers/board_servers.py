@@ -17,8 +17,7 @@ import psutil
 
 
 def tensorboard_binary() -> Path:
-    """The ``tensorboard`` executable of the running Python's environment (on Windows,
-    ``tensorboard.exe`` in its ``Scripts``, beside ``python.exe``)."""
+    """The ``tensorboard`` beside the running Python (on Windows, ``tensorboard.exe``)."""
     beside = [Path(sys.executable).with_name(n) for n in ("tensorboard", "tensorboard.exe")]
     if found := next((p for p in beside if p.is_file()), None) or shutil.which("tensorboard"):
         return Path(found)

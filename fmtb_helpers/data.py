@@ -117,8 +117,7 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
 
 
 def normalize(images):
-    """uint8 images ``(N, 28, 28)`` as the tutorial's transform gives them:
-    float ``(N, 1, 28, 28)`` in [-1, 1]."""
+    """uint8 ``(N, 28, 28)`` as the tutorial's transform gives it: ``(N, 1, 28, 28)`` in [-1, 1]."""
     return images.unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
 
 

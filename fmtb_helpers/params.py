@@ -108,9 +108,8 @@ class Text:
 
 
 def check_run_name(text: str, name: str = "run_name") -> str:
-    """A run's name is a folder name, not a path: not empty, ``.`` or ``..``, no
-    separator (so not absolute), no control character, short enough for any file
-    system once moved aside."""
+    """A run's name is a folder name, not a path (so not absolute either), short enough
+    for any file system once moved aside."""
     seps = {"/", "\\", os.sep, os.altsep} - {None}
     if text in ("", ".", "..") or any(s in text for s in seps) or any(
             ord(c) < 32 or ord(c) == 127 for c in text):
@@ -207,10 +206,8 @@ FOLDERS = {"data_root": check_data_root, "runs_dir": check_runs_dir}
 
 
 def check(values: dict) -> None:
-    """Check every parameter in ``values`` (a notebook passes ``locals()``), each by
-    its rule in :data:`CHECKS`, and the folders given (``""`` is the default, found
-    and checked where it is used) from this kernel's folder; the first wrong one
-    stops with a :class:`ParameterError`."""
+    """Check each parameter in ``values`` (a notebook passes ``locals()``) by its rule in
+    :data:`CHECKS`, and the folders given (``""``: the default, checked where used)."""
     for name, rule in CHECKS.items():
         if name in values:
             rule.check(name, values[name])
