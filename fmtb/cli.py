@@ -24,7 +24,7 @@ import signal  # noqa: E402
 from fmtb_helpers import data, paths  # noqa: E402
 from fmtb_helpers.errors import FmtbError  # noqa: E402
 
-from . import fetch, runner, series, sweep  # noqa: E402
+from . import fetch, folders, runner, series, sweep  # noqa: E402
 from .errors import Stopped  # noqa: E402
 
 
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", metavar="01,05,...",
                    help="which notebooks (default: all six)")
     p.add_argument("--runs-dir", metavar="DIR",
-                   help=f"TensorBoard's logdir (default: {paths.runs_dir()})")
+                   help=f"TensorBoard's logdir (default: {folders.runs_dir()})")
     p.add_argument("--run-name", metavar="NAME",
                    help="the run's folder (default: the next free fashion_mnist_experiment_N)")
     p.add_argument("--out", metavar="DIR",
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="a parameter for every combination, e.g. -p train_subset 3000")
     p.add_argument("--runs-dir", metavar="DIR",
-                   help=f"the sweep goes to DIR/sweep_N (default DIR: {paths.runs_dir()})")
+                   help=f"the sweep goes to DIR/sweep_N (default DIR: {folders.runs_dir()})")
     p.add_argument("--out", metavar="DIR",
                    help="executed notebooks go to DIR/<name> (default: into each "
                         "configuration's run folder, beside its event files)")

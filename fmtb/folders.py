@@ -16,11 +16,27 @@ import shutil
 import time
 from pathlib import Path
 
+from fmtb_helpers import paths
+
 from . import locks
 from .errors import UsageError
 
 MAX_NAME = 100  # characters in a run or sweep name; file systems allow 255 bytes,
 MAX_BYTES = 200  # and a run moved aside takes 20 more (-<time>-<n>); 한 takes 3 in UTF-8
+
+
+def runs_dir(path: str | Path | None = None) -> Path:
+    return paths.resolve(path, "runs")
+
+
+def build_dir() -> Path:
+    return paths.project_root() / "build"
+
+
+def notebooks(folder: str | Path | None = None) -> list[Path]:
+    """The series' notebooks in ``folder`` (default: ``notebooks/``, the English edition;
+    ``notebooks/ko`` holds the Korean one), in order: the one place that finds them."""
+    return sorted(Path(folder or paths.notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
 
 
 def check_writable(path: Path, flag: str) -> None:

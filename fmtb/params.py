@@ -26,6 +26,28 @@ from fmtb_helpers.params import (  # noqa: F401 (the checks, and their limits, f
     check_run_name,
 )
 
+FLAG_WORDS = {"true": True, "1": True, "yes": True, "on": True,
+              "false": False, "0": False, "no": False, "off": False}
+
+
+def _number(kind: type, text: str):
+    try:
+        return kind(text)
+    except ValueError:
+        return text  # not a number: the check names the text
+
+
+def parse_by(rule, name: str, text: str) -> object:
+    """``text`` from the command line as the type of ``rule`` (one of the notebooks'
+    checks), checked by it."""
+    if isinstance(rule, Whole):
+        return rule.check(name, _number(int, text))
+    if isinstance(rule, Number):
+        return rule.check(name, _number(float, text), text)
+    if isinstance(rule, Flag):
+        return rule.check(name, FLAG_WORDS.get(text.strip().lower(), text))
+    return rule.check(name, text)  # Text
+
 
 def declared(notebook: str | Path) -> dict[str, object]:
     """``{name: default}`` from the notebook's ``parameters`` cell, in order."""
@@ -88,7 +110,7 @@ def _device_name(name: str, text: str) -> str:
 # a sweep on Ray, fmtb checks just the form here; the node checks the rest.
 ON_THE_NODE = {
     "device": _device_name,
-    "num_threads": lambda n, v: Whole(0).parse(n, v),
+    "num_threads": lambda n, v: parse_by(Whole(0), n, v),
 }
 
 
@@ -100,13 +122,13 @@ def parse_value(name: str, text: str, default: object, on_this_machine: bool = T
     if name in STRICTER:
         return STRICTER[name](name, text)
     if name in CHECKS:
-        return CHECKS[name].parse(name, text)
+        return parse_by(CHECKS[name], name, text)
     if isinstance(default, bool):
-        return Flag().parse(name, text)
+        return parse_by(Flag(), name, text)
     if isinstance(default, int):
-        return Whole().parse(name, text)
+        return parse_by(Whole(), name, text)
     if isinstance(default, float):
-        return Number().parse(name, text)
+        return parse_by(Number(), name, text)
     return text
 
 

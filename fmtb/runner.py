@@ -101,7 +101,7 @@ def notebook_parameters(plan: Plan, notebook: Path) -> dict[str, object]:
 
 def tensorboard_arguments(runs_dir: Path) -> list[str]:
     """What the notebooks' ``%tensorboard --logdir {runs_dir} ...`` cell passes."""
-    return ["--logdir", str(runs_dir), *board.SERVER_FLAGS]
+    return ["--logdir", str(runs_dir), *servers.SERVER_FLAGS]
 
 
 def start_shared_server(plan: Plan, serve: bool = False, log=print):

@@ -40,7 +40,7 @@ def edition_dir(lang: str = "en") -> Path:
 
 def all_notebooks(lang: str = "en") -> list[Path]:
     """The edition's notebooks, in order: ``01_*.ipynb`` to ``06_*.ipynb``."""
-    return paths.notebooks(edition_dir(lang))
+    return folders.notebooks(edition_dir(lang))
 
 
 def select(spec: str | None, lang: str = "en") -> list[Path]:
@@ -90,7 +90,7 @@ class Plan:
 
     @property
     def out_dir(self) -> Path:
-        return self.out or paths.build_dir() / "executed" / self.run_name
+        return self.out or folders.build_dir() / "executed" / self.run_name
 
 
 def _latest_run_name(runs_dir: Path) -> str:
@@ -132,7 +132,7 @@ def plan(notebooks: str | None = None, runs_dir: str | None = None,
     except params.ParameterError as exc:
         raise UsageError(str(exc)) from None
 
-    runs = paths.runs_dir(runs_dir)
+    runs = folders.runs_dir(runs_dir)
     folders.check_writable(runs, "--runs-dir")
     out_dir = Path(out).resolve() if out else None
     if out_dir is not None:

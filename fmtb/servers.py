@@ -14,10 +14,13 @@ import time
 from pathlib import Path
 
 from fmtb_helpers import board_servers
-from fmtb_helpers.board import SERVER_FLAGS
 from fmtb_helpers.board_servers import tensorboard_binary
 
 from . import processes
+
+# What the notebooks' %tensorboard passes too: TensorBoard keeps 10 images a tag
+# unless told otherwise, and notebook 05 logs 15 figures
+SERVER_FLAGS = ("--samples_per_plugin", "images=100")
 
 
 def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,

@@ -22,8 +22,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fmtb_helpers import paths
-
 from . import folders, grid, runner, scratch, trials
 from .engine import Options
 from .errors import Stopped, UsageError
@@ -69,7 +67,7 @@ def sweep(grid_items: list[str], pairs: list[tuple[str, str]] = (), runs_dir=Non
     chosen.check(cells, pairs)  # before anything is written: one line
     checked = grid.check(cells, pairs, runs_here=chosen.runs_here)
     combos = grid.combinations(cells)
-    runs = paths.runs_dir(runs_dir)
+    runs = folders.runs_dir(runs_dir)
     folders.check_writable(runs, "--runs-dir")
     if out:
         folders.check_writable(Path(out).resolve(), "--out")

@@ -1,8 +1,6 @@
 """TensorBoard for the notebooks: the run, its writers, the inline frame, reading back.
-
 The notebooks keep the ``SummaryWriter.add_*`` calls in view; this module holds what
-would distract from them. The servers' plumbing is in :mod:`fmtb_helpers.board_servers`.
-"""
+would distract from them (the servers' plumbing: :mod:`fmtb_helpers.board_servers`)."""
 from __future__ import annotations
 
 import contextlib
@@ -18,22 +16,11 @@ from . import board_servers as servers
 from . import params, paths
 from .errors import FmtbError, say
 
-# TensorBoard keeps 10 images a tag unless told otherwise; notebook 05 logs 15 figures
-SERVER_FLAGS = ("--samples_per_plugin", "images=100")
-
-
 # --- the run and its writers ---------------------------------------------------
 
 def run_dir(runs_dir: str | Path, run_name: str) -> Path:
     """``<runs_dir>/<run_name>``; a ``run_name`` that is a path, not a name, is refused."""
     return Path(runs_dir).expanduser().resolve() / params.check_run_name(run_name)
-
-
-def archive_dir(runs_dir: str | Path) -> Path:
-    """``<runs_dir>_previous``, beside ``runs_dir``: where runs and logs moved aside go.
-    Not inside it: TensorBoard lists every folder under its logdir, dot-folders too."""
-    runs = Path(runs_dir).expanduser().resolve()
-    return runs.with_name(runs.name + "_previous")
 
 
 def _shown(path: Path) -> str:
@@ -43,11 +30,13 @@ def _shown(path: Path) -> str:
 
 
 def _move_aside(runs_dir: str | Path, name: str, items: list[Path], whole=False) -> Path:
-    """Move ``items`` into a new ``<archive>/<name>-<time of the newest>[-n]`` (``whole``:
-    the one folder in ``items`` becomes it)."""
+    """Move ``items`` into a new ``<runs_dir>_previous/<name>-<time of the newest>[-n]``
+    (``whole``: the one folder in ``items`` becomes it). Beside ``runs_dir``, not in it:
+    TensorBoard lists every folder under its logdir, dot-folders too."""
     newest = max(p.stat().st_mtime for p in items)
     stamp = datetime.fromtimestamp(newest).strftime("%Y%m%d-%H%M%S")
-    archive = archive_dir(runs_dir)
+    runs = Path(runs_dir).expanduser().resolve()
+    archive = runs.with_name(runs.name + "_previous")
     archive.mkdir(exist_ok=True)
     target, n = archive / f"{name}-{stamp}", 1
     while target.exists():
@@ -63,12 +52,9 @@ def _move_aside(runs_dir: str | Path, name: str, items: list[Path], whole=False)
 
 
 def start_run(runs_dir: str | Path, run_name: str, fresh: bool = True) -> Path:
-    """``<runs_dir>/<run_name>``, created if need be.
-
-    With ``fresh`` (the default), an earlier run of that name, and only it, moves to
-    ``<runs_dir>_previous/<run_name>-<time>``, outside TensorBoard's logdir, and
-    a running TensorBoard is given time to drop it before the new run begins.
-    """
+    """``<runs_dir>/<run_name>``, created if need be; with ``fresh``, an earlier run of
+    that name, and only it, moves aside first, and a running TensorBoard is given time
+    to drop it before the new run begins."""
     path = run_dir(runs_dir, run_name)
     if fresh and path.is_dir() and any(path.iterdir()):
         had_model = (path / paths.CHECKPOINT_NAME).is_file()
@@ -90,9 +76,8 @@ LEAVES = {"05": (paths.CHECKPOINT_NAME,)}
 
 
 def notebook_writer(runs_dir: str | Path, run_name: str, notebook: str):
-    """A ``SummaryWriter`` on the run, its event file marked as ``notebook``'s. That
-    notebook's earlier event files (and what else it left, :data:`LEAVES`) move
-    aside first, and it says where: running it again replaces what it logged
+    """A ``SummaryWriter`` on the run, its event file marked as ``notebook``'s. What that
+    notebook logged (and :data:`LEAVES`) before moves aside first: a rerun replaces it
     instead of adding a second copy, and a failed rerun leaves no older model behind."""
     path = start_run(runs_dir, run_name, fresh=False)
     earlier = sorted(path.glob(f"events.out.tfevents.*.{notebook}")) + [
@@ -115,8 +100,8 @@ class ModelError(FmtbError):
 
 
 def trained_model(runs_dir: str | Path, run_name: str) -> Path:
-    """The run's trained model, ``<run>/net.pt``, if notebook 05 finished on this run
-    and left its logs there (a failed 05 moves the earlier model aside with its logs)."""
+    """The run's trained model, if notebook 05 finished on this run and left its logs
+    there (a failed 05 moves the earlier model aside with its logs)."""
     path = run_dir(runs_dir, run_name)
     model = path / paths.CHECKPOINT_NAME
     if not model.is_file() or not any(path.glob("events.out.tfevents.*.05")):
@@ -131,13 +116,9 @@ def trained_model(runs_dir: str | Path, run_name: str) -> Path:
 
 
 def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
-    """A ``SummaryWriter`` on a new sub-run ``<run>/<name>_<time>`` for one embedding.
-
-    TensorBoard's Projector reads the runs' embeddings when the set of runs
-    changes, and caches them by run and tensor name, so a new embedding needs
-    a run it has not seen; earlier ``<name>_*`` sub-runs move aside, as in
-    :func:`notebook_writer`.
-    """
+    """A ``SummaryWriter`` on a new sub-run ``<run>/<name>_<time>`` for one embedding:
+    the Projector reads embeddings when the set of runs changes and caches them by run
+    and tensor name, so a new one needs a new run. Earlier ``<name>_*`` move aside."""
     path = start_run(runs_dir, run_name, fresh=False)
     earlier = sorted(path.glob(f"{name}_*"))
     while (target := path / f"{name}_{datetime.now():%H%M%S}") in earlier:
@@ -153,8 +134,8 @@ def embedding_writer(runs_dir: str | Path, run_name: str, name: str):
 
 @contextlib.contextmanager
 def quiet_graph_tracing():
-    """``add_graph`` traces with ``torch.jit.trace``, deprecated in torch 2.14: the
-    graph is still right, so hide only that warning."""
+    """Hide ``torch.jit.trace``'s deprecation (torch 2.14), which ``add_graph`` uses: the
+    graph is still right."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*torch\.jit\.trace", category=FutureWarning)
         yield
@@ -163,8 +144,8 @@ def quiet_graph_tracing():
 # --- reading logs back ---------------------------------------------------------
 
 def event_file(writer) -> Path:
-    """The event file an open ``writer`` writes to, flushed (``flush`` on a closed
-    writer would open a new file)."""
+    """The event file an open ``writer`` writes to, flushed (on a closed one, ``flush``
+    would open a new file)."""
     if writer.file_writer is None:
         raise ValueError("the writer is closed: read it back before writer.close()")
     writer.flush()
@@ -172,8 +153,8 @@ def event_file(writer) -> Path:
 
 
 def read_events(path: str | Path, *kinds: str):
-    """An event file (or a run folder) as TensorBoard's ``EventAccumulator`` reads it,
-    loaded, nothing of ``kinds`` (default: all) sampled away."""
+    """An event file (or a run folder) loaded by TensorBoard's ``EventAccumulator``,
+    nothing of ``kinds`` (default: all) sampled away."""
     from tensorboard.backend.event_processing import event_accumulator as ea
 
     keep = {k: 0 for k in kinds or ea.DEFAULT_SIZE_GUIDANCE}
@@ -215,8 +196,7 @@ def print_logged(writer) -> None:
 
 
 def projector_summary(log_dir: str | Path) -> list[dict]:
-    """Each embedding in the run's projector config, with its tensor's shape,
-    its metadata's labels and its sprite's size."""
+    """Each embedding in the run's projector config: its tensor's shape, labels, sprite."""
     from google.protobuf import text_format
     from PIL import Image
     from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
@@ -265,8 +245,8 @@ def open_on(dashboard: str, runs_dir: str | Path) -> None:
 
 
 def address(runs_dir: str | Path, dashboard: str = "") -> str | None:
-    """The address of the TensorBoard serving ``runs_dir``, as this notebook's
-    browser reaches it (through the Jupyter server's proxy where there is one)."""
+    """The address of the TensorBoard serving ``runs_dir``, as the notebook's browser
+    reaches it (through the Jupyter server's proxy where there is one)."""
     if (info := servers.server_for(runs_dir)) is None:
         return None
     base = servers.proxy_base() or "http://localhost:%PORT%/"

@@ -1,7 +1,6 @@
-"""The plumbing under :mod:`fmtb_helpers.board`: the ``fmtb-tensorboard`` launcher
-(:func:`serve_detached`), TensorBoard's records of running servers, the proxy the
-notebook's browser reaches them through, waiting for a dashboard. Kernels import
-it: it needs TensorBoard and psutil, never ``fmtb``."""
+"""The plumbing under :mod:`fmtb_helpers.board`: TensorBoard's records of running
+servers, the proxy the notebook's browser reaches them through, waiting for a
+dashboard. (The ``fmtb-tensorboard`` launcher is :mod:`fmtb.launcher`.)"""
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +17,7 @@ import psutil
 
 
 def tensorboard_binary() -> Path:
-    """The ``tensorboard`` executable of the running Python's environment (on Windows,
-    ``tensorboard.exe`` in its ``Scripts``, beside ``python.exe``)."""
+    """The ``tensorboard`` beside the running Python (on Windows, ``tensorboard.exe``)."""
     beside = [Path(sys.executable).with_name(n) for n in ("tensorboard", "tensorboard.exe")]
     if found := next((p for p in beside if p.is_file()), None) or shutil.which("tensorboard"):
         return Path(found)
@@ -27,46 +25,8 @@ def tensorboard_binary() -> Path:
                             f"{sys.executable} or on PATH: pip install tensorboard")
 
 
-def serve_detached() -> None:
-    """The ``fmtb-tensorboard`` command: ``tensorboard ARGS`` in a session of its own.
-
-    ``%tensorboard`` starts its server in the kernel's process group, where the kernel's
-    interrupt, restart or shut-down would stop it and every frame that reuses it. Same
-    process (exec), so ``%tensorboard`` still finds it; a watcher ends it with the
-    Jupyter server that started the kernel (``JPY_PARENT_PID``)."""
-    if os.name == "posix" and os.getpgid(0) != os.getpid():  # no sessions on Windows
-        os.setsid()
-    jupyter = os.environ.get("JPY_PARENT_PID", "")
-    if hasattr(os, "fork") and jupyter.isdigit() and int(jupyter) > 1:
-        _start_watcher(int(jupyter))
-    binary = str(tensorboard_binary())
-    os.execv(binary, [binary, *sys.argv[1:]])
-
-
-def _start_watcher(jupyter_pid: int) -> None:
-    """Fork a watcher (twice: not the server's child) that ends this process, about
-    to become the server, once the Jupyter server ``jupyter_pid`` has ended."""
-    with contextlib.suppress(psutil.NoSuchProcess):
-        jupyter, server = psutil.Process(jupyter_pid), psutil.Process()
-        if child := os.fork():
-            os.waitpid(child, 0)
-            return
-        try:
-            if os.fork() == 0:
-                while _runs(server):
-                    if not _runs(jupyter):
-                        server.terminate()
-                    time.sleep(1.0)
-        finally:
-            os._exit(0)
-
-
-def _runs(process: psutil.Process) -> bool:
-    return process.is_running() and alive(process.pid)
-
-
 def alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    """Whether process ``pid`` runs (a zombie, ended but not reaped, does not)."""
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -102,10 +62,9 @@ def forget_server(pid: int) -> None:
 
 
 def started_in(info) -> Path | None:
-    """The working directory server ``info`` was started in, from TensorBoard's own
-    record: its ``cache_key``, which upstream calls opaque, is base64 of JSON with a
-    ``working_directory`` (``tensorboard.manager.cache_key``). The one place that reads
-    it; a test fails if upstream changes the format."""
+    """The working directory server ``info`` was started in: its ``cache_key``, opaque
+    upstream, is base64 of JSON with a ``working_directory`` (``manager.cache_key``).
+    The one place that reads it; a test fails if upstream changes the format."""
     import base64
 
     try:
@@ -153,8 +112,7 @@ def proxy_base() -> str | None:
 
 
 def frame_opens_on(dashboard: str) -> None:
-    """Point ``%tensorboard``'s frame (``TENSORBOARD_PROXY_URL``) at the proxy, if
-    any, and ``dashboard``."""
+    """Point ``%tensorboard``'s frame at the proxy, if any, and at ``dashboard``."""
     os.environ.pop("TENSORBOARD_PROXY_URL", None)
     if (base := proxy_base()) is not None:
         os.environ["TENSORBOARD_PROXY_URL"] = base + (f"#{dashboard}" if dashboard else "")
@@ -167,8 +125,8 @@ def get_json(url: str, timeout: float = 10.0):
 
 
 def wait_until_dropped(path: Path, timeout: float = 20.0) -> None:
-    """Until a running TensorBoard of ``path``'s logdir no longer lists the run (it
-    looks every 5 s): a run re-created sooner would show the old data beside the new."""
+    """Until a running TensorBoard no longer lists the run ``path`` (it looks every 5 s):
+    a run re-created sooner would show the old data beside the new."""
     info = server_for(path.parent)
     deadline = time.monotonic() + timeout
     while info is not None and time.monotonic() < deadline:

@@ -1,10 +1,7 @@
 """The real Fashion-MNIST as the notebooks read it: the tutorial's transform,
-torchvision's datasets or the same data in memory, and the loaders.
-
-Notebook 01 downloads the data with torchvision, as the tutorial does; ``fmtb data``
-(``make setup``) also fetches it offline, from Debian's ``dataset-fashion-mnist``.
-Importing this module does not import torch.
-"""
+torchvision's datasets or the same data in memory, and the loaders. Notebook 01
+downloads it, as the tutorial does (``fmtb data`` fetches it too). Importing this
+module does not import torch."""
 from __future__ import annotations
 
 import os
@@ -28,10 +25,8 @@ DEFAULT_DATA_ROOT = "../data"  # the notebooks' own, from their folder
 
 
 def root(data_root: str | Path | None = "", default: str | Path = DEFAULT_DATA_ROOT) -> str:
-    """Where Fashion-MNIST is read from: ``data_root`` where one is given; else
-    (``""``, the notebooks' default) the folder ``$FMTB_DATA`` names, which a teacher
-    sets once for a whole class and which is only read; else ``default``. The one
-    answer for the notebooks and ``fmtb``."""
+    """Where Fashion-MNIST is read from: ``data_root`` where given; else (``""``, the
+    notebooks' default) ``$FMTB_DATA``, a class's shared copy, only read; else ``default``."""
     return str(data_root or os.environ.get(DATA_ENV) or default)
 
 
@@ -48,8 +43,7 @@ def transform():
 
 
 def read_idx(path: Path):
-    """An IDX file (the MNIST format) as a uint8 tensor of its shape, read straight
-    into its one array (no second copy of the file's bytes)."""
+    """An IDX file (the MNIST format) as a uint8 tensor, read straight into its one array."""
     import numpy as np
     import torch
 
@@ -103,9 +97,8 @@ def check_data_root(data_root: str | Path | None) -> None:
 
 
 def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = False):
-    """The tutorial's ``trainset`` and ``testset``: torchvision's FashionMNIST with
-    the tutorial's transform, or, ``in_memory``, the same data as tensors;
-    ``data_root`` ``""``: see :func:`root`."""
+    """The tutorial's ``trainset`` and ``testset``: torchvision's FashionMNIST with the
+    tutorial's transform, or, ``in_memory``, the same data as tensors."""
     folder = paths.data_root(None if data_root is None else root(data_root))
     raw = raw_dir(folder)
     missing = [n for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -124,15 +117,13 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
 
 
 def normalize(images):
-    """uint8 images ``(N, 28, 28)`` as the tutorial's transform gives them:
-    float ``(N, 1, 28, 28)`` in [-1, 1]."""
+    """uint8 ``(N, 28, 28)`` as the tutorial's transform gives it: ``(N, 1, 28, 28)`` in [-1, 1]."""
     return images.unsqueeze(1).float().div_(255).sub_(MEAN).div_(STD)
 
 
 class TensorLoader:
-    """Batches of in-memory uint8 images, shuffled like ``DataLoader(shuffle=True)``,
-    each turned by ``transform`` into what the tutorial's loader yields (no
-    per-image PIL transform, no worker processes)."""
+    """Batches of in-memory uint8 images, shuffled like ``DataLoader(shuffle=True)``, each
+    turned by ``transform`` into what the tutorial's loader yields (no PIL, no workers)."""
 
     def __init__(self, images, labels, batch_size: int = 4, shuffle: bool = False, transform=None):
         self.images, self.labels, self.transform = images, labels, transform
@@ -168,8 +159,7 @@ def make_loaders(trainset, testset, batch_size: int = 4, *, in_memory: bool = Fa
 
 def batches(dataset, batch_size: int = 1000, n: int = 0, shuffle: bool = False) -> TensorLoader:
     """The first ``n`` images of ``dataset`` (0: all), normalised, in order unless
-    ``shuffle``; large batches by default: for evaluation, where the batch size
-    changes nothing but the speed."""
+    ``shuffle``; large batches by default: in evaluation they change only the speed."""
     end = n or len(dataset.data)
     return TensorLoader(dataset.data[:end], dataset.targets[:end], batch_size, shuffle, normalize)
 

@@ -1,11 +1,8 @@
-"""The one base of every error a learner or a user can cause and fix.
-
-A notebook shows such an error as one line, ``ParameterError: lr must be …``, not as a
-traceback: IPython prints what ``_render_traceback_`` returns instead of the
-traceback (``IPython.core.interactiveshell``; ``tests/test_errors.py`` fails if
-IPython stops doing so). The ``fmtb`` command prints the same line and exits with
-``exit_code``. Tracebacks are for bugs.
-"""
+"""The one base of every error a learner or a user can cause and fix. A notebook shows
+it as one line, ``ParameterError: lr must be …``: IPython prints what
+``_render_traceback_`` returns instead of the traceback (``tests/test_errors.py``
+fails if it stops doing so). ``fmtb`` prints the same line and exits with
+``exit_code``. Tracebacks are for bugs."""
 from __future__ import annotations
 
 
@@ -19,11 +16,8 @@ class FmtbError(Exception):
 
 
 def language() -> str:
-    """The language of the notebook this kernel runs: ``ko`` or ``en``.
-
-    ``FMTB_LANG`` where it is set (a notebook opened alone sets it in its first
-    cell), else ``ko`` for a kernel working in a folder named ``ko`` (notebooks/ko),
-    else ``en``."""
+    """The language of the notebook this kernel runs, ``ko`` or ``en``: ``FMTB_LANG``
+    where set (a notebook opened alone sets it), else ``ko`` in a folder named ``ko``."""
     import os
     from pathlib import Path
 

@@ -1,5 +1,4 @@
-"""What else to read from the predictions of the tutorial's ``predict`` (notebook 06):
-accuracy, loss, a confusion matrix, the most confident mistakes, learned features."""
+"""What else to read from the predictions of the tutorial's ``predict`` (notebook 06)."""
 from __future__ import annotations
 
 import torch

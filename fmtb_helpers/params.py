@@ -1,14 +1,14 @@
 """The one set of checks for the notebooks' parameters, run by each notebook
 (``params.check(locals())`` right after its parameters cell) and by ``fmtb`` (on
-``-p`` values, before any kernel starts): a wrong value stops in one line that names
-it and says what to do, before anything is written. Imports nothing heavy.
+``-p`` values, before any kernel starts): a wrong value stops, before anything is
+written, in one line that names it and says what to do. Imports nothing heavy.
 """
 from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
+from . import paths
 from .errors import FmtbError, say
 
 TRAIN_SIZE, TEST_SIZE = 60000, 10000
@@ -39,13 +39,6 @@ class Whole:
     def __init__(self, lo=None, hi=None, why=("", "")):
         self.lo, self.hi, self.why = lo, hi, why
 
-    def parse(self, name, text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = text  # not a whole number: check names the text
-        return self.check(name, value)
-
     def check(self, name, value):
         lo, hi, why = self.lo, self.hi() if callable(self.hi) else self.hi, self.why
         if isinstance(value, bool) or not isinstance(value, int):
@@ -54,8 +47,7 @@ class Whole:
         if hi is not None and value > hi and why[0]:
             raise _wrong(f"{name} must be at most {hi} ({why[0]}), not {value}",
                          f"{name} 값은 {hi} 이하여야 합니다({why[1]}). 지금 값: {value}")
-        if (lo is not None and value < lo or hi is not None and value > hi) and (
-                hi is None or why[0]):
+        if lo is not None and value < lo and (hi is None or why[0]):
             raise _wrong(f"{name} must be at least {lo}, not {value}",
                          f"{name} 값은 {lo} 이상이어야 합니다. 지금 값: {value}")
         if lo is not None and value < lo or hi is not None and value > hi:
@@ -70,14 +62,8 @@ class Number:
     def __init__(self, positive=False, below=None):
         self.positive, self.below = positive, below
 
-    def parse(self, name, text):
-        try:
-            value = float(text)
-        except ValueError:
-            value = text  # not a number: check names the text
-        return self.check(name, value, text)
-
     def check(self, name, value, shown=None):
+        """``shown``: the value as typed, where it was text (``fmtb``'s ``-p``)."""
         shown = shown if shown is not None else str(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _wrong(f"{name} must be a number, not {value!r}",
@@ -98,12 +84,6 @@ class Number:
 
 
 class Flag:
-    WORDS = {"true": True, "1": True, "yes": True, "on": True,
-             "false": False, "0": False, "no": False, "off": False}
-
-    def parse(self, name, text):
-        return self.check(name, self.WORDS.get(text.strip().lower(), text))
-
     def check(self, name, value):
         if not isinstance(value, bool):
             raise _wrong(f"{name} must be true or false, not {value!r}",
@@ -118,54 +98,45 @@ class Text:
     def __init__(self, rule=None):
         self.rule = rule
 
-    def parse(self, name, text):
-        return self.rule(name, text) if self.rule else text
-
     def check(self, name, value):
         if not isinstance(value, str):
             raise _wrong(f"{name} must be text, not {value!r}; with papermill pass it with -r "
                          f"(raw), as in -r {name} {value}",
                          f"{name} 값은 문자열이어야 합니다. 지금 값: {value!r}. papermill에서는 "
                          f"-r {name} {value}처럼 -r로 넘기십시오")
-        return self.parse(name, value)
+        return self.rule(name, value) if self.rule else value
 
 
 def check_run_name(text: str, name: str = "run_name") -> str:
-    """A run's name is a folder name, not a path: not empty, ``.`` or ``..``, no
-    separator (so not absolute), no control character, short enough for any file
-    system once moved aside."""
+    """A run's name is a folder name, not a path (so not absolute either), short enough
+    for any file system once moved aside."""
     seps = {"/", "\\", os.sep, os.altsep} - {None}
     if text in ("", ".", "..") or any(s in text for s in seps) or any(
             ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ParameterError(say(
+        raise _wrong(
             f"{name} must be a folder name, not a path: {text!r} is empty, '.' or '..', "
             f"or holds a '/', '\\' or a control character; give a name such as 'experiment_2'",
             f"{name} 값은 경로가 아닌 폴더 이름이어야 합니다(빈 값, '.', '..'은 안 되고 "
             f"'/', '\\', 제어 문자도 쓸 수 없습니다). 지금 값: {text!r}. "
-            f"'experiment_2'처럼 이름을 주십시오"))
+            f"'experiment_2'처럼 이름을 주십시오")
     size = len(text.encode("utf-8", "surrogateescape"))
     if size > MAX_RUN_NAME_BYTES:
-        raise ParameterError(say(
-            f"{name} is {size} bytes long in UTF-8 (a Hangul syllable takes 3); "
-            f"give at most {MAX_RUN_NAME_BYTES}",
-            f"{name} 값이 UTF-8로 {size}바이트입니다(한글 한 글자는 3바이트). "
-            f"{MAX_RUN_NAME_BYTES}바이트 이하로 주십시오"))
+        raise _wrong(f"{name} is {size} bytes long in UTF-8 (a Hangul syllable takes 3); "
+                     f"give at most {MAX_RUN_NAME_BYTES}",
+                     f"{name} 값이 UTF-8로 {size}바이트입니다(한글 한 글자는 3바이트). "
+                     f"{MAX_RUN_NAME_BYTES}바이트 이하로 주십시오")
     return text
 
 
 def _device(name: str, text: str) -> str:
     if text in ("auto", "cpu"):  # there on every machine: no need to import torch
         return text
-    from .runtime import DEVICES, DeviceError, available_devices, pick_device
+    from .runtime import DeviceError, pick_device
 
     try:
         pick_device(text)
     except DeviceError as exc:
-        here = ", ".join(available_devices())
-        raise ParameterError(say(str(exc), (
-            f"{name} 값은 {', '.join(DEVICES)} 중 하나여야 합니다. 지금 값: {text!r}"
-            if text not in DEVICES else f"{name} {text!r}는 이 컴퓨터에 없습니다(있는 것: "
-            f"{here}). device='auto'나 'cpu'를 쓰십시오"))) from None
+        raise ParameterError(str(exc)) from None
     return text
 
 
@@ -199,56 +170,43 @@ CHECKS = {
 }
 
 
-def _folder(name: str, value: str) -> Path:
-    """``value`` as a folder this kernel may use: no file in its way."""
-    from . import paths
-
-    path = paths.resolve(value, "")
-    existing = path
+def _folder(name: str, value: str, why: tuple[str, str] | None = None) -> None:
+    """``value`` as a folder this kernel may use: no file in its way and, where ``why``
+    (English, Korean) it will be written to, writable."""
+    existing = paths.resolve(value, "")
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise ParameterError(say(
-            f"{name} {value!r} is not a folder: {existing} is a file; give a folder",
-            f"{name} 값 {value!r}: 폴더가 아니라 파일입니다({existing}). 폴더를 주십시오"))
-    return path
-
-
-def _writable(name: str, value: str, path: Path, why: tuple[str, str]) -> None:
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ParameterError(say(
-            f"{name} {value!r}: {existing} is read-only, and {why[0]}; give a writable folder",
-            f"{name} 값 {value!r}: {why[1]} {existing}에 쓸 수 없습니다. "
-            f"쓸 수 있는 폴더를 주십시오"))
+        raise _wrong(f"{name} {value!r} is not a folder: {existing} is a file; give a folder",
+                     f"{name} 값 {value!r}: 폴더가 아니라 파일입니다({existing}). 폴더를 주십시오")
+    if why and not os.access(existing, os.W_OK | os.X_OK):
+        raise _wrong(f"{name} {value!r}: {existing} is read-only, and {why[0]}; "
+                     f"give a writable folder",
+                     f"{name} 값 {value!r}: {why[1]} {existing}에 쓸 수 없습니다. "
+                     f"쓸 수 있는 폴더를 주십시오")
 
 
 def check_data_root(value: str) -> None:
     """A folder that holds Fashion-MNIST, or that notebook 01 can download it into."""
     from . import data
 
-    path = _folder("data_root", value)
-    if not (data.raw_dir(path) / "train-images-idx3-ubyte").is_file():
-        _writable("data_root", value, path,
-                  ("Fashion-MNIST is not there yet to be downloaded",
-                   "Fashion-MNIST가 아직 없어 내려받아야 하는데"))
+    held = (data.raw_dir(paths.resolve(value, "")) / "train-images-idx3-ubyte").is_file()
+    _folder("data_root", value, None if held else (
+        "Fashion-MNIST is not there yet to be downloaded",
+        "Fashion-MNIST가 아직 없어 내려받아야 하는데"))
 
 
 def check_runs_dir(value: str) -> None:
-    _writable("runs_dir", value, _folder("runs_dir", value),
-              ("the notebooks write their runs there", "노트북이 런을 기록할 폴더인데"))
+    _folder("runs_dir", value, ("the notebooks write their runs there",
+                                "노트북이 런을 기록할 폴더인데"))
 
 
 FOLDERS = {"data_root": check_data_root, "runs_dir": check_runs_dir}
 
 
 def check(values: dict) -> None:
-    """Check every parameter in ``values`` (a notebook passes ``locals()``), each by
-    its rule in :data:`CHECKS`, and the folders given (``""`` is the default, found
-    and checked where it is used) from this kernel's folder; the first wrong one
-    stops with a :class:`ParameterError`."""
+    """Check each parameter in ``values`` (a notebook passes ``locals()``) by its rule in
+    :data:`CHECKS`, and the folders given (``""``: the default, checked where used)."""
     for name, rule in CHECKS.items():
         if name in values:
             rule.check(name, values[name])

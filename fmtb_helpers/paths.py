@@ -1,6 +1,6 @@
-"""Where fmtb keeps data, runs and build output by default (with the editable install
-the project asks for: at the project root, whatever the working directory is), and
-writing a run's files there: whole or not at all, a write error in one line."""
+"""Where the data and the notebooks are (with the editable install the project asks
+for: at the project root, whatever the working directory), and writing a run's files:
+whole or not at all, a write error in one line."""
 from __future__ import annotations
 
 import contextlib
@@ -34,29 +34,15 @@ def data_root(path: str | Path | None = None) -> Path:
     return resolve(path, "data")
 
 
-def runs_dir(path: str | Path | None = None) -> Path:
-    return resolve(path, "runs")
-
-
 def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
-def notebooks(folder: str | Path | None = None) -> list[Path]:
-    """The series' notebooks in ``folder`` (default: ``notebooks/``, the English edition;
-    ``notebooks/ko`` holds the Korean one), in order: the one place that finds them."""
-    return sorted(Path(folder or notebooks_dir()).glob("[0-9][0-9]_*.ipynb"))
-
-
-def build_dir() -> Path:
-    return project_root() / "build"
-
-
 @contextlib.contextmanager
 def atomic_write(path: str | Path):
-    """Write ``path`` whole or not at all: the block writes to the binary file it is
-    given, a temporary file beside ``path``, renamed into place (readable by all) if the
-    block ends without an error, removed otherwise. Write errors keep their errno."""
+    """Write ``path`` whole or not at all: the block writes to a temporary binary file
+    beside it, renamed into place (readable by all) if the block ends without an error,
+    removed otherwise. Write errors keep their errno."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import FmtbError
+from .errors import FmtbError, say
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -28,21 +28,24 @@ def available_devices() -> list[str]:
 def pick_device(name: str = "auto") -> torch.device:
     """``auto`` takes CUDA, then MPS, then the CPU; a named device must exist here."""
     if name not in DEVICES:
-        raise DeviceError(f"device must be one of {', '.join(DEVICES)}, not {name!r}")
+        raise DeviceError(say(f"device must be one of {', '.join(DEVICES)}, not {name!r}",
+                              f"device 값은 {', '.join(DEVICES)} 중 하나여야 합니다. "
+                              f"지금 값: {name!r}"))
     here = available_devices()
     if name == "auto":
         return torch.device(here[1] if len(here) > 1 else "cpu")
     if name not in here:
-        raise DeviceError(f"device {name!r} is not available on this machine "
-                          f"(available: {', '.join(here)}); use device='auto' or 'cpu'")
+        raise DeviceError(say(f"device {name!r} is not available on this machine "
+                              f"(available: {', '.join(here)}); use device='auto' or 'cpu'",
+                              f"device {name!r}는 이 컴퓨터에 없습니다(있는 것: "
+                              f"{', '.join(here)}). device='auto'나 'cpu'를 쓰십시오"))
     return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
     """Seed NumPy and torch (CPU and CUDA), which draw every random number here. Not
     Python's ``random``: ``%tensorboard`` names its frame with it, and six notebooks
-    seeded alike would give six frames one name (the page's first frame then takes
-    every notebook's dashboard)."""
+    seeded alike would give six frames one name (the first then shows every dashboard)."""
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 

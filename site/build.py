@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 from mdit_py_plugins.anchors.index import slugify
 
-from fmtb_helpers import paths
+from fmtb import folders
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import launch  # noqa: E402  (site/launch.py, beside this file)
@@ -56,7 +56,7 @@ SKIP_DIRS = {".git", ".venv", "build", "data", "runs", "node_modules"}
 
 
 def notebooks(lang: str) -> list[Path]:
-    return paths.notebooks(ROOT / "notebooks" / ("ko" if lang == "ko" else ""))
+    return folders.notebooks(ROOT / "notebooks" / ("ko" if lang == "ko" else ""))
 
 
 def pages() -> list[Path]:

@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+from fmtb import folders
 from fmtb.maintainer import lab as maintainer_lab
 from fmtb_helpers import paths
 
@@ -77,7 +78,7 @@ class Lab(maintainer_lab.Lab):
             frame.scroll_into_view_if_needed()
             page.wait_for_function("e => !!e.src", arg=frame.element_handle(), timeout=60000)
         except Exception:
-            page.screenshot(path=str(paths.build_dir() / "frame-missing.png"))
+            page.screenshot(path=str(folders.build_dir() / "frame-missing.png"))
             print(page.evaluate("() => Array.from(document.querySelectorAll('iframe')).map("
                                 "f => [f.id, f.src, f.closest('.jp-NotebookPanel') "
                                 "&& f.closest('.jp-NotebookPanel').className])"))

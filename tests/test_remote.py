@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from fmtb import folders
 from fmtb.maintainer import screenshots
-from fmtb_helpers import paths
 
 from lab import Lab, copy_project
 from support import fenced_context
@@ -61,7 +61,7 @@ def test_the_frame_reaches_tensorboard_through_jupyter_only(hub):
             page.wait_for_function("e => e.complete && e.naturalWidth > 100",
                                    arg=picture.element_handle(), timeout=60000)
             page.wait_for_timeout(2000)
-            shots = paths.build_dir() / "screenshots"
+            shots = folders.build_dir() / "screenshots"
             shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shots / "hub_02_through_the_proxy.png"))
         finally:

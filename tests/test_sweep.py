@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 import fmtb
-from fmtb import grid
+from fmtb import folders, grid
 from fmtb.errors import UsageError
-from fmtb_helpers import paths
 
 from support import FMTB, assert_hparams_sessions, assert_refused
 from support import fmtb as run_fmtb
@@ -141,7 +140,7 @@ def _tree(folder: Path) -> set[Path]:
 def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, real_data_root):
     """Without --out, the executed notebooks land beside each run, in the sweep's own
     folder of the runs dir given: nothing under the project's build/."""
-    build = _tree(paths.build_dir())
+    build = _tree(folders.build_dir())
     proc = run_fmtb("sweep", "--grid", "lr=0.001,0.01,1e30", *SMALL,
                     "--runs-dir", str(tmp_path / "runs"))
     out = proc.stdout
@@ -164,7 +163,7 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
         assert {"05_track_training.ipynb", "06_assess_the_model.ipynb", "net.pt"} <= {
             p.name for p in (sweep_dir / name).iterdir()}
     assert_hparams_sessions(sweep_dir, {"lr_0.001": 0.001, "lr_0.01": 0.01})
-    assert _tree(paths.build_dir()) <= build  # nothing new under build/
+    assert _tree(folders.build_dir()) <= build  # nothing new under build/
 
     # a second sweep into another runs dir is sweep_1 there too: its notebooks are its own
     other = run_fmtb("sweep", "--grid", "lr=0.001", *SMALL, "--runs-dir", str(tmp_path / "b"))
@@ -174,7 +173,7 @@ def test_a_sweep_fills_hparams_and_survives_a_failing_configuration(tmp_path, re
         injected = [cell for cell in json.loads(copy.read_text())["cells"]
                     if "injected-parameters" in cell["metadata"].get("tags", [])]
         assert f'runs_dir = "{tmp_path / runs / "sweep_1"}"' in "".join(injected[0]["source"])
-    assert _tree(paths.build_dir()) <= build
+    assert _tree(folders.build_dir()) <= build
     # the sweep's TensorBoard servers (and this test's) are gone; found by their logdir,
     # not by what else runs on the machine
     assert _processes_naming(sweep_dir) == []

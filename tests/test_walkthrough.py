@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from fmtb import folders
 from fmtb.maintainer import screenshots
-from fmtb_helpers import board, board_servers, paths
+from fmtb_helpers import board, board_servers
 
 from lab import Lab, copy_project, set_parameters
 
@@ -24,7 +25,7 @@ pytestmark = [
     pytest.mark.skipif(not Path(screenshots.CHROMIUM).exists(),
                        reason=f"{screenshots.CHROMIUM} is missing: apt-get install chromium"),
 ]
-SHOTS = paths.build_dir() / "screenshots"
+SHOTS = folders.build_dir() / "screenshots"
 RUN = "fashion_mnist_experiment_1"
 SUBSET, LOG_EVERY, N_FEATURES = 2000, 100, 300
 LOG_POINTS = SUBSET // 4 // LOG_EVERY

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
-from .. import processes, results
+from .. import folders, processes, results
 from ..errors import UsageError
 
 TARGETS = {"series / seed": 0.5, "training cell / floor": 1.25, "ray / local": 0.65}
@@ -168,7 +168,7 @@ def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
     with tempfile.TemporaryDirectory(prefix="fmtb-bench-") as tmp:
         found = run(seed_script, floor_script, Path(tmp), data_root)
     print(report(found))
-    out = Path(out) if out else paths.build_dir() / "bench.json"
+    out = Path(out) if out else folders.build_dir() / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(found, indent=2))
     print(f"(written to {out})")
@@ -230,7 +230,7 @@ def main_sweep(grid: str | None = None, pairs=None, out=None, rounds: int = 2) -
     with tempfile.TemporaryDirectory(prefix="fmtb-bench-") as tmp:
         found = sweep_engines(Path(tmp), grid or SWEEP_GRID, pairs or SWEEP_PARAMS, rounds)
     print(sweep_report(found))
-    out = Path(out) if out else paths.build_dir() / "bench_sweep.json"
+    out = Path(out) if out else folders.build_dir() / "bench_sweep.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(found, indent=2))
     print(f"(written to {out})")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from fmtb_helpers import paths
 
-from .. import processes
+from .. import folders, processes
 from .lab import Lab
 
 GB = 1e9
@@ -143,7 +143,7 @@ def walk(shut_down: bool, notebooks_dir: Path, data_root: Path, inject: str = ""
         tmp = Path(tmp)
         work = tmp / "notebooks"
         work.mkdir()
-        names = [nb.stem for nb in paths.notebooks(notebooks_dir)]
+        names = [nb.stem for nb in folders.notebooks(notebooks_dir)]
         for name in names:
             shutil.copy(notebooks_dir / f"{name}.ipynb", work)
         (tmp / "data").symlink_to(data_root.resolve())

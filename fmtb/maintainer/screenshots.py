@@ -234,9 +234,10 @@ def series_pictures(out_dir: Path) -> list[Path]:
 
     import papermill as pm
 
-    from fmtb_helpers import board, board_servers, paths
+    from fmtb_helpers import board_servers, paths
 
-    from ..servers import stop_servers
+    from .. import folders
+    from ..servers import SERVER_FLAGS, stop_servers
 
     taken, before = [], {i.pid for i in board_servers.running_servers()}
     with tempfile.TemporaryDirectory() as scratch:
@@ -246,7 +247,7 @@ def series_pictures(out_dir: Path) -> list[Path]:
         (root / "data").symlink_to(paths.data_root())
         (root / "runs").mkdir()
         server = subprocess.Popen(  # what %tensorboard in notebook 01 starts
-            [str(board_servers.tensorboard_binary()), "--logdir", "../runs", *board.SERVER_FLAGS],
+            [str(board_servers.tensorboard_binary()), "--logdir", "../runs", *SERVER_FLAGS],
             cwd=root / "notebooks", stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         try:
@@ -257,7 +258,7 @@ def series_pictures(out_dir: Path) -> list[Path]:
                     break
                 time.sleep(0.2)
             url = f"http://localhost:{info.port}"
-            for notebook in paths.notebooks(root / "notebooks"):
+            for notebook in folders.notebooks(root / "notebooks"):
                 print(f"running {notebook.stem} ...", flush=True)
                 pm.execute_notebook(str(notebook), str(root / f"executed-{notebook.name}"),
                                     cwd=str(notebook.parent), progress_bar=False,

@@ -29,6 +29,7 @@ from pathlib import Path
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
+from fmtb import folders
 from fmtb_helpers import paths
 from fmtb_helpers.errors import FmtbError
 
@@ -78,7 +79,7 @@ def code_tree(source: str, strings: bool = True) -> str:
 
 
 def english_notebooks(notebooks_dir: Path | None = None) -> list[Path]:
-    return paths.notebooks(notebooks_dir)
+    return folders.notebooks(notebooks_dir)
 
 
 def translations_path(notebooks_dir: Path | None = None) -> Path:
