@@ -50,10 +50,13 @@ def test_runtime_and_extras_are_where_they_belong():
 
 
 def test_the_learners_package_imports_no_tooling_and_stays_small():
-    """At most 1000 lines written by hand: the tutorial's own code, which
-    fmtb.maintainer.save generates from the notebooks, does not count; nor do the
-    exercises' checks (``exercises``, imported only by the exercise cells, every
-    message in two languages), which have a budget of their own."""
+    """At most 1200 lines written by hand, readable in one sitting: the tutorial's own
+    code, which fmtb.maintainer.save generates from the notebooks, does not count; nor
+    do the exercises' checks (``exercises``, imported only by the exercise cells, every
+    message in two languages), which have a budget of their own. The budget was 1000
+    until the notebooks checked their own parameters (``params``, about 230 lines, every
+    message in the notebook's language) and learned to run anywhere (``FMTB_DATA``,
+    Windows); what only ``fmtb`` uses moved there to make room."""
     import ast
 
     from fmtb.maintainer import save
@@ -71,7 +74,7 @@ def test_the_learners_package_imports_no_tooling_and_stays_small():
                      [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
                      else [])
             assert not {n.split(".")[0] for n in names} & banned, (path.name, names)
-    assert lines < 1000
+    assert lines < 1200, lines
 
 
 def test_torch_ranges_accept_the_local_releases():
