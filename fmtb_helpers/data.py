@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from . import paths
-from .errors import FmtbError
+from .errors import FmtbError, say
 
 MEAN, STD = 0.5, 0.5  # the tutorial's Normalize((0.5,), (0.5,))
 NUM_CLASSES = 10  # labels 0 to 9; their names are the tutorial's classes (notebook 01)
@@ -79,7 +79,8 @@ class InMemoryFashionMNIST:
 
 
 def check_data_root(data_root: str | Path | None) -> None:
-    """Refuse a ``data_root`` relative to another folder than the notebooks' own."""
+    """Refuse a ``data_root`` relative to another folder than the notebooks' own, or a
+    class's shared folder without the data; fetch the data into any other that lacks it."""
     data_root = None if data_root is None else root(data_root)
     raw, here = raw_dir(paths.data_root(data_root)), Path.cwd().resolve()
     if data_root is None or (raw / "train-images-idx3-ubyte").is_file():
@@ -94,6 +95,24 @@ def check_data_root(data_root: str | Path | None) -> None:
             raise DataError(f"Fashion-MNIST is not in {raw}: this kernel runs in {here}, and "
                             f"data_root {str(data_root)!r} is relative to the notebooks' folder; "
                             f"run them from there (papermill --cwd {os.path.relpath(edition)})")
+    fetch(raw.parents[1])
+
+
+def fetch(folder: Path) -> None:
+    """Fashion-MNIST into ``folder``, which lacks it (a notebook opened alone, or before
+    ``make setup``), as ``fmtb data`` fetches it: from ``$FMTB_DATA_MIRROR`` (Debian's
+    copy by default), else torchvision's download; SHA-256 checked. It runs ``fmtb`` as
+    a command, as ``%tensorboard`` runs ``fmtb-tensorboard``: the helpers import no fmtb."""
+    import subprocess
+    import sys
+
+    print(say(f"Fashion-MNIST is not in {folder} yet: fetching it",
+              f"{folder}에 Fashion-MNIST가 없어 가져옵니다"), flush=True)
+    done = subprocess.run([sys.executable, "-m", "fmtb", "data", "--data-root", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        said = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise DataError(said.removeprefix("fmtb data: error: "))
 
 
 def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = False):
@@ -101,11 +120,11 @@ def load_datasets(data_root: str | Path | None = None, *, in_memory: bool = Fals
     tutorial's transform, or, ``in_memory``, the same data as tensors."""
     folder = paths.data_root(None if data_root is None else root(data_root))
     raw = raw_dir(folder)
-    missing = [n for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-               if not (raw / n).is_file()]
-    if missing:
-        check_data_root(data_root)
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+             "t10k-labels-idx1-ubyte")
+    if any(not (raw / n).is_file() for n in names):
+        check_data_root(data_root)  # refuses, or fetches the data
+    if missing := [n for n in names if not (raw / n).is_file()]:
         raise DataError(f"Fashion-MNIST is not in {raw} (missing {', '.join(missing)}): "
                         f"run notebook 01, which downloads it, or 'fmtb data'")
     if in_memory:

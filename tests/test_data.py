@@ -295,6 +295,19 @@ def test_a_missing_data_root_is_refused_before_anything_is_written(tmp_path, whe
             shutil.rmtree(root)
 
 
-def test_loading_without_the_data_says_how_to_get_it(tmp_path):
-    with pytest.raises(data.DataError, match=r"not in .*run notebook 01.*fmtb data"):
-        data.load_datasets(tmp_path / "nowhere", in_memory=True)
+def test_loading_without_the_data_fetches_it_as_fmtb_data_does(tmp_path, monkeypatch, capsys):
+    """A notebook opened alone finds no data: it fetches it from the mirror (a real
+    ``fmtb data`` in a process of its own), or says in one line how to get it."""
+    monkeypatch.setenv("FMTB_DATA_MIRROR", str(REAL_MIRROR))
+    trainset, testset = data.load_datasets(tmp_path / "nowhere", in_memory=True)
+    assert (len(trainset), len(testset)) == (60000, 10000)
+    assert "fetching it" in capsys.readouterr().out
+    empty = tmp_path / "empty-mirror"
+    empty.mkdir()
+    monkeypatch.setenv("FMTB_DATA_MIRROR", str(empty))
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # no network
+    with pytest.raises(data.DataError, match=r"not under .*Provide it in one of three ways") \
+            as refused:
+        data.load_datasets(tmp_path / "offline", in_memory=True)
+    assert "\n" not in str(refused.value) and "fmtb data: error" not in str(refused.value)

@@ -192,8 +192,11 @@ def test_load_datasets_reads_fmtb_data(monkeypatch, tmp_path, small_idx):
     trainset, testset = data.load_datasets("", in_memory=True)
     assert len(trainset) == len(arrays["train-images-idx3-ubyte"])
     assert sorted((p, p.stat().st_mtime_ns) for p in shared.rglob("*")) == stamp
-    with pytest.raises(data.DataError, match="elsewhere"):
-        data.load_datasets(str(tmp_path / "elsewhere"))
+    # a data_root given wins over $FMTB_DATA: the data is fetched there, as fmtb data does
+    monkeypatch.delenv("FMTB_DATA_MIRROR", raising=False)  # Debian's copy
+    trainset, _ = data.load_datasets(str(tmp_path / "elsewhere"), in_memory=True)
+    assert len(trainset) == 60000 and (tmp_path / "elsewhere" / "FashionMNIST").is_dir()
+    assert sorted((p, p.stat().st_mtime_ns) for p in shared.rglob("*")) == stamp
 
 
 def test_an_empty_shared_folder_is_never_downloaded_into(monkeypatch, tmp_path):
