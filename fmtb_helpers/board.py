@@ -99,10 +99,15 @@ class ModelError(FmtbError):
     """No model of this run's own finished training; the message says what to run."""
 
 
-def trained_model(runs_dir: str | Path, run_name: str) -> Path:
+def trained_model(runs_dir: str | Path, run_name: str, data_root: str | Path = "") -> Path:
     """The run's trained model, if notebook 05 finished on this run and left its logs
-    there (a failed 05 moves the earlier model aside with its logs)."""
+    there (a failed 05 moves the earlier model aside with its logs); where no notebook
+    ran on it at all (this one runs alone), a short one trained here."""
     path = run_dir(runs_dir, run_name)
+    if not path.exists():
+        from . import model
+
+        return model.train_short(runs_dir, run_name, data_root)
     model = path / paths.CHECKPOINT_NAME
     if not model.is_file() or not any(path.glob("events.out.tfevents.*.05")):
         missing = paths.CHECKPOINT_NAME if not model.is_file() else "logs of notebook 05"

@@ -1,6 +1,8 @@
-"""Safe checkpoints of the weights of the tutorial's network (``Net``, notebook 03)."""
+"""Safe checkpoints of the weights of the tutorial's network (``Net``, notebook 03), and a
+short training for a notebook that needs 05's model but runs alone."""
 from __future__ import annotations
 
+import contextlib
 import io
 import pickle
 from pathlib import Path
@@ -8,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .errors import FmtbError
+from .errors import FmtbError, say
 from .paths import CHECKPOINT_NAME, atomic_write, cannot_write  # noqa: F401 (for notebooks)
 from .tutorial import Net
 
@@ -54,3 +56,28 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
         raise CheckpointError(f"{path} is truncated, corrupt or not this Net's checkpoint "
                               f"({cause}); run notebook 05 again to save it anew") from exc
     return net, meta
+
+
+def train_short(runs_dir: str | Path, run_name: str, data_root: str | Path = "",
+                images: int = 6000) -> Path:
+    """05's model for a notebook opened alone (in Colab, say), where no 05 ran: the
+    tutorial's loop and settings on the first ``images`` training images, logged and
+    saved as notebook 05 does; said in one line."""
+    from . import board, data
+    from .tutorial import train
+
+    print(say(f"Run {run_name} has no trained model (this notebook runs alone): training a "
+              f"short one, as notebook 05 does but on the first {images:,} training images",
+              f"런 {run_name}에 학습된 모델이 없어(이 노트북만 열었습니다) 노트북 05처럼 짧게 "
+              f"학습합니다. 학습 이미지는 처음 {images:,}장만 씁니다"), flush=True)
+    trainset, testset = data.load_datasets(data_root, in_memory=True)
+    loader, _ = data.make_loaders(trainset, testset, 4, train_subset=images, in_memory=True)
+    net = Net()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+    writer = board.notebook_writer(runs_dir, run_name, "05")
+    with contextlib.redirect_stdout(io.StringIO()):  # the loop's own "Finished Training"
+        train(net, loader, nn.CrossEntropyLoss(), optimizer, writer, log_every=len(loader) // 10)
+    writer.close()
+    return save_checkpoint(net, board.run_dir(runs_dir, run_name) / CHECKPOINT_NAME, lr=0.001,
+                           momentum=0.9, epochs=1, batch_size=4, train_subset=images)
+
