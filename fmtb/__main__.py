@@ -1,4 +1,5 @@
-"""``python -m fmtb``: the ``fmtb`` command (a notebook opened alone fetches its data so)."""
+"""``python -m fmtb``: the ``fmtb`` command (a notebook that finds no data runs it so)."""
 from .cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
