@@ -47,8 +47,10 @@ def alone(tmp_path_factory):
     env.update({
         "JUPYTER_PATH": str(jupyter), "PYTHONNOUSERSITE": "1",
         "FMTB_REPOSITORY": f"git+file://{clone}", "FMTB_DATA_MIRROR": str(REAL_MIRROR),
-        "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        # no network: every address but loopback goes to a port where nothing listens
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        # no network: every address but loopback goes to a port where nothing listens (pip
+        # builds the clone with setuptools from this machine's package folder, as Colab
+        # builds it with its own)
         "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
         "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
         "NO_PROXY": "localhost,127.0.0.1", "no_proxy": "localhost,127.0.0.1",
