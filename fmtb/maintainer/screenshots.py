@@ -287,13 +287,16 @@ def series_pictures(out_dir: Path) -> list[Path]:
                     break
                 time.sleep(0.2)
             url = f"http://localhost:{info.port}"
+            # 01's picture: TensorBoard before anything is logged (01's exercises log)
+            taken += capture(url, out_dir, SHOTS["01"])
             for notebook in folders.notebooks(root / "notebooks"):
                 print(f"running {notebook.stem} ...", flush=True)
                 pm.execute_notebook(str(notebook), str(root / f"executed-{notebook.name}"),
                                     cwd=str(notebook.parent), progress_bar=False,
                                     kernel_name="python3")
                 time.sleep(7)  # TensorBoard re-reads the logs every 5 s
-                taken += capture(url, out_dir, SHOTS[notebook.name[:2]])
+                if notebook.name[:2] != "01":
+                    taken += capture(url, out_dir, SHOTS[notebook.name[:2]])
         finally:
             stop_servers([i for i in board_servers.running_servers() if i.pid not in before])
     return taken
