@@ -24,6 +24,7 @@ from .errors import FmtbError, say
 CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
            'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle Boot')
 LR_RUN = "_lr0.01"  # notebook 05's second run: <run_name>_lr0.01
+SLOW_RUN = "_lr0.001"  # its third: the tutorial's lr on the same images
 DROPOUT_RUN = "_dropout"  # notebook 03's variant of Net: <run_name>_dropout
 
 
@@ -334,15 +335,17 @@ def check_second_run(runs_dir, run_name):
 
 
 def check_faster_run(runs_dir, run_name):
-    """05.2: the answer ``answer/faster run``: whose training loss falls faster."""
+    """05.2: the answer ``answer/faster run``: of the two short runs, trained on the same
+    mini-batches with lr 0.01 and 0.001, whose training loss falls faster."""
     run = run_folder(runs_dir, run_name)
-    other = run_folder(runs_dir, run_name + LR_RUN, "05.1")
-    fast = max((run, other), key=lambda r: slope(r)[0])
+    short = [run_folder(runs_dir, run_name + LR_RUN, "05.1"),
+             run_folder(runs_dir, run_name + SLOW_RUN, "05.2")]
+    fast = max(short, key=lambda r: slope(r)[0])
     text = answer(run, "faster run")
     if text != fast.name:
         raise wrong(f"run {run.name}: 'answer/faster run' says {text!r}; compare the slopes of "
-                    f"both runs' 'training loss' per step (smoothing 0) and name the run",
-                    f"런 {run.name}: 'answer/faster run'은 {text!r}입니다. 두 런의 'training "
+                    f"both short runs' 'training loss' per step (smoothing 0) and name the run",
+                    f"런 {run.name}: 'answer/faster run'은 {text!r}입니다. 두 짧은 런의 'training "
                     f"loss'가 스텝마다 떨어지는 정도를 비교해(smoothing 0) 런 이름을 적으십시오")
     done(f"the loss of {fast.name} falls faster, as run {run.name} says.",
          f"런 {run.name}의 답대로 {fast.name}의 손실이 더 빨리 떨어집니다.")

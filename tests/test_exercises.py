@@ -179,8 +179,12 @@ def test_second_run_and_the_faster_one(tmp_path, capsys):
     torch.save({}, tmp_path / (RUN + "_lr0.01") / "net.pt")
     exercises.check_second_run(tmp_path, RUN)
     with log(tmp_path) as w:
-        w.add_text("answer/faster run", RUN)  # 0.0004 a step against 0.0035
-    assert "says 'learner'" in not_done(exercises.check_faster_run, tmp_path)
+        w.add_text("answer/faster run", RUN + "_lr0.001")
+    assert "no run 'learner_lr0.001'" in not_done(exercises.check_faster_run, tmp_path)
+    with log(tmp_path, RUN + "_lr0.001") as w:
+        for step, loss in ((99, 2.3), (199, 2.2), (299, 2.1)):
+            w.add_scalar("training loss", loss, step)  # 0.001 a step against 0.0035
+    assert "says 'learner_lr0.001'" in not_done(exercises.check_faster_run, tmp_path)
     with log(tmp_path) as w:
         w.add_text("answer/faster run", RUN + "_lr0.01")
     exercises.check_faster_run(tmp_path, RUN)
