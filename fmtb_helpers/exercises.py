@@ -193,13 +193,18 @@ def check_sixteen_labels(runs_dir, run_name):
 
 # --- 03 --------------------------------------------------------------------------
 
-def graph_scopes(run: Path, hint: str) -> set[str]:
-    """The module scopes of the run's graph, such as ``Linear[fc1]``."""
+def graph(run: Path, hint: str):
+    """The run's graph (a ``GraphDef``); one line if it has none."""
     acc = events(run)
     if not acc.Tags().get("graph"):
         raise NotDone(say(f"run {run.name} has no graph; hint: {hint}",
                           f"런 {run.name}에 그래프가 없습니다. 힌트: {hint}"))
-    return {part for node in acc.Graph().node for part in node.name.split("/") if "[" in part}
+    return acc.Graph()
+
+
+def graph_scopes(run: Path, hint: str) -> set[str]:
+    """The module scopes of the run's graph, such as ``Linear[fc1]``."""
+    return {part for node in graph(run, hint).node for part in node.name.split("/") if "[" in part}
 
 
 def check_dropout_graph(runs_dir, run_name):
@@ -217,13 +222,8 @@ def check_dropout_graph(runs_dir, run_name):
 
 
 def graph_input_shape(run: Path, scope: str, hint: str) -> list[int]:
-    """The shape of the tensor that enters the module ``scope`` (``Linear[fc1]``) in the
-    run's graph, as the Graphs dashboard labels its arrow."""
-    acc = events(run)
-    if not acc.Tags().get("graph"):
-        raise NotDone(say(f"run {run.name} has no graph; hint: {hint}",
-                          f"런 {run.name}에 그래프가 없습니다. 힌트: {hint}"))
-    nodes = {node.name: node for node in acc.Graph().node}
+    """The shape of the tensor entering module ``scope`` (the label of its arrow)."""
+    nodes = {node.name: node for node in graph(run, hint).node}
     op = next(n for n in nodes.values() if f"/{scope}/" in n.name and n.op.startswith("aten::")
               and f"/{scope}/" not in n.input[0])  # the module's first op, fed from outside
     shape = nodes[op.input[0]].attr["_output_shapes"].list.shape[0]
@@ -335,8 +335,7 @@ def check_second_run(runs_dir, run_name):
 
 
 def check_faster_run(runs_dir, run_name):
-    """05.2: the answer ``answer/faster run``: of the two short runs, trained on the same
-    mini-batches with lr 0.01 and 0.001, whose training loss falls faster."""
+    """05.2: ``answer/faster run``: of the two short runs (lr 0.01, 0.001), the faster."""
     run = run_folder(runs_dir, run_name)
     short = [run_folder(runs_dir, run_name + LR_RUN, "05.1"),
              run_folder(runs_dir, run_name + SLOW_RUN, "05.2")]
@@ -422,8 +421,7 @@ CLOSE = 0.02  # areas closer than this are a tie to the eye
 
 
 def check_second_hardest_class(runs_dir, run_name):
-    """06.2: the answer ``answer/second hardest class``: the second smallest area under
-    its PR curve."""
+    """06.2: ``answer/second hardest class``: the second smallest area under its curve."""
     run = run_folder(runs_dir, run_name)
     areas = {name: pr_area(tensor(run, name, say("run notebook 06's PR-curve cell",
                                                   "06의 PR 곡선 셀을 실행하십시오")))

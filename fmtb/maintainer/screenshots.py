@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
-import re
 import time
 from pathlib import Path
 
