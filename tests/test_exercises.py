@@ -137,11 +137,11 @@ def test_graphs(tmp_path):
     exercises.check_dropout_graph(tmp_path, RUN)
     with log(tmp_path) as w:
         w.add_graph(Net(), images)
-        w.add_text("answer/linear layers", "2")
-    assert "says '2'" in not_done(exercises.check_linear_count, tmp_path)
+        w.add_text("answer/fc1 input", "4x120")  # what leaves fc1, not what enters it
+    assert "says '4x120'" in not_done(exercises.check_fc1_input, tmp_path)
     with log(tmp_path) as w:
-        w.add_text("answer/linear layers", "3")
-    exercises.check_linear_count(tmp_path, RUN)
+        w.add_text("answer/fc1 input", "4 × 256")
+    exercises.check_fc1_input(tmp_path, RUN)
 
 
 def test_projector(tmp_path):
@@ -179,8 +179,12 @@ def test_second_run_and_the_faster_one(tmp_path, capsys):
     torch.save({}, tmp_path / (RUN + "_lr0.01") / "net.pt")
     exercises.check_second_run(tmp_path, RUN)
     with log(tmp_path) as w:
-        w.add_text("answer/faster run", RUN)  # 0.0004 a step against 0.0035
-    assert "says 'learner'" in not_done(exercises.check_faster_run, tmp_path)
+        w.add_text("answer/faster run", RUN + "_lr0.001")
+    assert "no run 'learner_lr0.001'" in not_done(exercises.check_faster_run, tmp_path)
+    with log(tmp_path, RUN + "_lr0.001") as w:
+        for step, loss in ((99, 2.3), (199, 2.2), (299, 2.1)):
+            w.add_scalar("training loss", loss, step)  # 0.001 a step against 0.0035
+    assert "says 'learner_lr0.001'" in not_done(exercises.check_faster_run, tmp_path)
     with log(tmp_path) as w:
         w.add_text("answer/faster run", RUN + "_lr0.01")
     exercises.check_faster_run(tmp_path, RUN)
@@ -195,22 +199,22 @@ def pr_data(seed=0):
     return probs, labels
 
 
-def test_pr_curves_and_the_hardest_class(tmp_path):
+def test_pr_curves_and_the_second_hardest_class(tmp_path):
     probs, labels = pr_data()
     preds = probs.argmax(1)
     with log(tmp_path) as w:
         for i, name in enumerate(classes):
             w.add_pr_curve(name, labels == i, probs[:, i])
         w.add_pr_curve("exercise/Shirt", preds == 6, probs[:, 6])  # the tutorial's mistake
-        w.add_text("answer/hardest class", "Ankle Boot")
+        w.add_text("answer/second hardest class", "T-shirt/top")
     assert "differs from the tutorial's 'Shirt' curve" in not_done(
         exercises.check_shirt_curve, tmp_path)
-    assert "says 'Ankle Boot'" in not_done(exercises.check_hardest_class, tmp_path)
+    assert "says 'T-shirt/top'" in not_done(exercises.check_second_hardest_class, tmp_path)
     with log(tmp_path) as w:
         w.add_pr_curve("exercise/Shirt", labels == 6, probs[:, 6])
-        w.add_text("answer/hardest class", "T-shirt/top")
+        w.add_text("answer/second hardest class", "Trouser")
     exercises.check_shirt_curve(tmp_path, RUN)
-    exercises.check_hardest_class(tmp_path, RUN)
+    exercises.check_second_hardest_class(tmp_path, RUN)
 
 
 def test_hparams_of_two_runs(tmp_path):

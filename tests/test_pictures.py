@@ -122,10 +122,10 @@ def test_the_graph_picture_shows_both_convolutions(tmp_path):
 
 
 def test_the_pr_curves_picture_shows_the_classes_06_discusses(tmp_path):
-    from fmtb_helpers import tutorial
+    from fmtb_helpers.tutorial import classes
 
     paragraph = re.search(r"^In \*\*PR Curves\*\*.*$", prose("06"), re.M)[0]
-    named = [c for c in re.findall(r"\*(\w[\w/-]*)\*", paragraph) if c in tutorial.classes]
+    named = [c for c in re.findall(r"\*(\w[\w/-]*)\*", paragraph) if c in classes]
     assert len(named) >= 3 and "recall across and precision up" in paragraph
     text = read_back(IMG / "tb_06_pr_curves.png", tmp_path)
     shown = [c for c in named if re.search(rf"\b{re.escape(c)}\b", text)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -41,11 +42,16 @@ SHOTS = {
     "04": {"tb_04_projector.png": ("projector", "default:00000", "")},
     "05": {"tb_05_scalars.png": ("scalars", "training loss", "training loss"),
            "tb_05_predictions.png": ("images", "predictions vs. actuals", "predictions"),
-           "tb_05_histograms.png": ("histograms", "gradients/conv1.bias", "conv1")},
+           "tb_05_histograms.png": ("histograms", "gradients/conv1.bias",
+                                    r"^gradients/conv1\.bias$")},
     "06": {"tb_06_pr_curves.png": ("pr_curves", "Trouser", PR_CLASSES),
            "tb_06_projector_features.png": ("projector", "learned features:00000", ""),
            "tb_06_hparams.png": ("hparams", "hparam/test accuracy", "")},
 }
+# the run the notebooks write to: the only one ticked where the text discusses no other
+MAIN_RUN = "fashion_mnist_experiment_1"
+# the dashboards whose runs list gets a filter that keeps only MAIN_RUN
+ONLY_MAIN_RUN = {"scalars", "images", "histograms", "pr_curves"}
 SWEEP_SHOT = {"tb_sweep_hparams.png": ("hparams", "hparam/test accuracy", "")}
 
 
@@ -174,6 +180,10 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 _choose(page, "Color by", "label")  # the tutorial's tip
             else:
                 _visible(page, text).wait_for(timeout=timeout_ms)
+            if dashboard in ONLY_MAIN_RUN and shots is not SWEEP_SHOT:
+                _only_run(page, MAIN_RUN)
+            if dashboard == "scalars":  # the logged values, as 05's text says
+                _smoothing(page, "0")
             if name == "tb_05_predictions.png":  # big enough to read the titles
                 page.set_viewport_size(PREDICTIONS_VIEWPORT)
                 page.get_by_text("Show actual image size").first.click()
@@ -181,6 +191,9 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 _filter(page, tag_filter)
                 page.wait_for_timeout(1500)
                 _show(page, text)
+            if dashboard == "histograms":  # one chart, big enough to read its axes
+                page.locator('paper-icon-button[icon="fullscreen"]').filter(visible=True).first.click()
+                page.wait_for_timeout(1500)
             if name == "tb_05_predictions.png":
                 _slide_to_step(page, PREDICTIONS_STEP, timeout_ms)
             if dashboard == "hparams":  # wide enough for the metrics' columns
@@ -197,6 +210,22 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
             main.set_viewport_size(VIEWPORT)
             taken.append(out_dir / name)
     return taken
+
+
+def _only_run(page, run: str) -> None:
+    """Filter the runs list to ``run`` alone: the charts draw only the runs listed."""
+    box = page.get_by_label("Write a regex to filter runs").filter(visible=True).first
+    box.fill(f"^{re.escape(run)}$")
+    box.press("Enter")
+    page.wait_for_timeout(1500)
+
+
+def _smoothing(page, value: str) -> None:
+    """Set the Scalars dashboard's *Smoothing* to ``value``."""
+    box = page.locator('input[type="number"]').filter(visible=True).first
+    box.fill(value)
+    box.press("Enter")
+    page.wait_for_timeout(1500)
 
 
 def _slide_to_step(page, step: str, timeout_ms: int) -> None:
@@ -258,13 +287,16 @@ def series_pictures(out_dir: Path) -> list[Path]:
                     break
                 time.sleep(0.2)
             url = f"http://localhost:{info.port}"
+            # 01's picture: TensorBoard before anything is logged (01's exercises log)
+            taken += capture(url, out_dir, SHOTS["01"])
             for notebook in folders.notebooks(root / "notebooks"):
                 print(f"running {notebook.stem} ...", flush=True)
                 pm.execute_notebook(str(notebook), str(root / f"executed-{notebook.name}"),
                                     cwd=str(notebook.parent), progress_bar=False,
                                     kernel_name="python3")
                 time.sleep(7)  # TensorBoard re-reads the logs every 5 s
-                taken += capture(url, out_dir, SHOTS[notebook.name[:2]])
+                if notebook.name[:2] != "01":
+                    taken += capture(url, out_dir, SHOTS[notebook.name[:2]])
         finally:
             stop_servers([i for i in board_servers.running_servers() if i.pid not in before])
     return taken
