@@ -100,9 +100,8 @@ class ModelError(FmtbError):
 
 
 def trained_model(runs_dir: str | Path, run_name: str, data_root: str | Path = "") -> Path:
-    """The run's trained model, if notebook 05 finished on this run and left its logs
-    there (a failed 05 moves the earlier model aside with its logs); where no notebook
-    ran on it at all (this one runs alone), a short one trained here."""
+    """The model notebook 05 trained on this run, if it finished there (a failed 05 moves
+    it aside); on no run at all (this notebook runs alone), a short one trained here."""
     path = run_dir(runs_dir, run_name)
     if not path.exists():
         from . import model

@@ -99,10 +99,8 @@ def check_data_root(data_root: str | Path | None) -> None:
 
 
 def fetch(folder: Path) -> None:
-    """Fashion-MNIST into ``folder``, which lacks it (a notebook opened alone, or before
-    ``make setup``), as ``fmtb data`` fetches it: from ``$FMTB_DATA_MIRROR`` (Debian's
-    copy by default), else torchvision's download; SHA-256 checked. It runs ``fmtb`` as
-    a command, as ``%tensorboard`` runs ``fmtb-tensorboard``: the helpers import no fmtb."""
+    """Fashion-MNIST into ``folder`` (a notebook opened alone), as ``fmtb data`` fetches
+    it, run as a command: the helpers import no fmtb."""
     import subprocess
     import sys
 

@@ -60,16 +60,14 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
 
 def train_short(runs_dir: str | Path, run_name: str, data_root: str | Path = "",
                 images: int = 6000) -> Path:
-    """05's model for a notebook opened alone (in Colab, say), where no 05 ran: the
-    tutorial's loop and settings on the first ``images`` training images, logged and
-    saved as notebook 05 does; said in one line."""
+    """05's model for a notebook opened alone, where no 05 ran: the tutorial's loop on
+    the first ``images`` training images, logged and saved as 05 does."""
     from . import board, data
     from .tutorial import train
 
-    print(say(f"Run {run_name} has no trained model (this notebook runs alone): training a "
-              f"short one, as notebook 05 does but on the first {images:,} training images",
-              f"런 {run_name}에 학습된 모델이 없어(이 노트북만 열었습니다) 노트북 05처럼 짧게 "
-              f"학습합니다. 학습 이미지는 처음 {images:,}장만 씁니다"), flush=True)
+    print(say(f"Run {run_name} has no trained model (this notebook runs alone): training one "
+              f"as notebook 05 does, on the first {images:,} training images only",
+              f"런 {run_name}에 모델이 없어 05처럼 학습합니다(처음 {images:,}장만)"), flush=True)
     trainset, testset = data.load_datasets(data_root, in_memory=True)
     loader, _ = data.make_loaders(trainset, testset, 4, train_subset=images, in_memory=True)
     net = Net()
