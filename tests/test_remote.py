@@ -8,15 +8,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from fmtb import folders
-from fmtb.maintainer import screenshots
+from fmtb.maintainer import chromium
 
 from lab import Lab, copy_project
 from support import fenced_context
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(screenshots.CHROMIUM).exists(),
-                       reason=f"{screenshots.CHROMIUM} is missing: apt-get install chromium"),
+    pytest.mark.skipif(not Path(chromium.CHROMIUM).exists(),
+                       reason=f"{chromium.CHROMIUM} is missing: apt-get install chromium"),
 ]
 BASE = "/user/learner/"
 
@@ -41,7 +41,7 @@ def test_the_frame_reaches_tensorboard_through_jupyter_only(hub):
         return parts.scheme not in ("http", "https") or parts.port == hub.port
 
     with sync_playwright() as p:
-        browser = screenshots.launch(p, webgl=False)
+        browser = chromium.launch(p, webgl=False)
         try:
             context = fenced_context(browser, {"width": 1400, "height": 1000}, only_jupyter,
                                      blocked)

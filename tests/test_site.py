@@ -18,7 +18,7 @@ from urllib.parse import urldefrag
 
 import pytest
 
-from fmtb.maintainer import screenshots
+from fmtb.maintainer import chromium
 
 from support import fenced_context
 
@@ -30,8 +30,8 @@ DESKTOP = {"width": 1280, "height": 900}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(screenshots.CHROMIUM).exists(),
-                       reason=f"{screenshots.CHROMIUM} is missing: apt-get install chromium"),
+    pytest.mark.skipif(not Path(chromium.CHROMIUM).exists(),
+                       reason=f"{chromium.CHROMIUM} is missing: apt-get install chromium"),
 ]
 
 NOTEBOOKS = {lang: sorted(p.relative_to(ROOT).with_suffix(".html").as_posix()
@@ -119,7 +119,7 @@ def crawl(site):
 
     axe = Axe()
     with sync_playwright() as p:
-        browser = screenshots.launch(p, webgl=False)
+        browser = chromium.launch(p, webgl=False)
         try:
             context = fenced_context(
                 browser, PHONE, lambda url: url.startswith((site, "data:", "blob:", "about:")),
@@ -238,7 +238,7 @@ def test_screenshots_of_the_home_page_and_notebook_05(site):
     shots = {"home-en": "index.html", "home-ko": "index.html#korean-edition",
              "05-en": NOTEBOOKS["en"][4], "05-ko": NOTEBOOKS["ko"][4]}
     with sync_playwright() as p:
-        browser = screenshots.launch(p, webgl=False)
+        browser = chromium.launch(p, webgl=False)
         try:
             for device, viewport in (("desktop", {"width": 1280, "height": 900}),
                                      ("phone", PHONE)):
@@ -302,7 +302,7 @@ def test_korean_search_finds_a_word_whatever_its_particle(site):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = screenshots.launch(p, webgl=False)
+        browser = chromium.launch(p, webgl=False)
         try:
             tab = browser.new_page()
             found = {}

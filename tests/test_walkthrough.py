@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from fmtb import folders
-from fmtb.maintainer import screenshots
+from fmtb.maintainer import chromium
 from fmtb_helpers import board, board_servers
 
 from lab import Lab, copy_project, set_parameters
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(screenshots.CHROMIUM).exists(),
-                       reason=f"{screenshots.CHROMIUM} is missing: apt-get install chromium"),
+    pytest.mark.skipif(not Path(chromium.CHROMIUM).exists(),
+                       reason=f"{chromium.CHROMIUM} is missing: apt-get install chromium"),
 ]
 SHOTS = folders.build_dir() / "screenshots"
 RUN = "fashion_mnist_experiment_1"
@@ -128,7 +128,7 @@ def page(lab):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = screenshots.launch(p)
+        browser = chromium.launch(p)
         try:
             yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:

@@ -12,8 +12,6 @@ and the README show. With a sweep folder, the HParams of several runs too.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import sys
 import tempfile
@@ -21,13 +19,7 @@ import time
 from pathlib import Path
 
 from ..servers import TensorBoardServer
-
-CHROMIUM = os.environ.get("FMTB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
-WEBGL_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-              "--enable-webgl", "--ignore-gpu-blocklist"]
+from .chromium import browser_page
 
 # 06's text discusses these classes' curves
 PR_CLASSES = "^(Trouser|Bag|Shirt)$"
@@ -65,25 +57,6 @@ GRAPHS_VIEWPORT = {"width": 1280, "height": 1100}  # Net expanded, both Conv2d n
 # what a reader (and OCR) must find, both Conv2d nodes among them
 GRAPH_AREA = {"x": 320, "y": 150, "width": 630, "height": 950}
 PR_CURVES_VIEWPORT = {"width": 1980, "height": 640}  # the three classes' cards in one row
-
-
-@contextlib.contextmanager
-def browser_page(viewport=None):
-    """A page of a headless chromium, closed afterwards."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            yield browser.new_page(viewport=viewport or VIEWPORT)
-        finally:
-            browser.close()
-
-
-def launch(playwright, webgl: bool = True):
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=CHROMIUM_ARGS + (WEBGL_ARGS if webgl else []))
 
 
 def _visible(page, text: str):
@@ -151,7 +124,7 @@ def _filter(page, text: str) -> None:
 def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> list[Path]:
     """Take ``shots`` (file name -> (dashboard, text, filter)) from the server at ``url``."""
     taken = []
-    with browser_page() as main:
+    with browser_page(VIEWPORT) as main:
         for name, (dashboard, text, tag_filter) in shots.items():
             page = main
             if dashboard == "graphs":  # twice the pixels: the node labels are small
