@@ -24,7 +24,7 @@ from .results import ACCURACY
 COLUMNS = ("learner", "run", "notebooks", "net.pt", "test accuracy", "exercises passed", "note")
 NOTEBOOKS = ("01", "02", "03", "04", "05", "06")
 # the runs the exercises add beside a series run
-SIDE_RUNS = (exercises.LR_RUN, exercises.DROPOUT_RUN)
+SIDE_RUNS = (exercises.LR_RUN, exercises.SLOW_RUN, exercises.DROPOUT_RUN)
 _MARK = re.compile(r"\.(0[1-6])(?:-exercises)?$")
 
 
@@ -65,8 +65,8 @@ def exercises_passed(runs_dir: Path, run_name: str) -> tuple[int, list[str]]:
 
 
 def series_runs(folder: Path) -> list[Path]:
-    """The runs a series wrote in ``folder``: sub-folders with event files, but not
-    the exercises' side runs (``<run>_lr0.01``, ``<run>_dropout``) of another run."""
+    """The runs a series wrote in ``folder``: sub-folders with event files, but not the
+    exercises' side runs (``<run>_lr0.01``, ``<run>_lr0.001``, ``<run>_dropout``)."""
     runs = [p for p in sorted(folder.iterdir()) if p.is_dir() and event_files(p)]
     names = {p.name for p in runs}
     return [p for p in runs
