@@ -44,7 +44,8 @@ def test_series_writes_every_section(series):
     summary = board.event_summary(run)
     assert summary["images"] == {"four_fashion_mnist_images": 1,
                                  "predictions vs. actuals": LOG_POINTS,
-                                 "confusion matrix": 1, "most confident mistakes": 1}
+                                 "confusion matrix": 1, "most confident mistakes": 1,
+                                 "sixteen_test_images": 1}  # 02's first exercise
     scalars = summary["scalars"]
     assert scalars["training loss"] == LOG_POINTS
     assert scalars["test loss"] == scalars["test accuracy"] == EVAL_POINTS
@@ -63,8 +64,10 @@ def test_series_writes_every_section(series):
     assert learned["tensor_name"].startswith("learned features")
     assert learned["shape"] == (N_FEATURES, 84) and learned["thumbnail"] == (28, 28)
     assert (run / "net.pt").is_file()
-    # one event file per notebook but 04 and one for add_hparams: no writer re-opened
-    assert len(event_files(run)) == 6  # 04 and 06 write embeddings in runs of their own
+    # one event file per notebook but 04 and one for add_hparams, and one per notebook
+    # for its exercises: no writer re-opened (04 and 06 write embeddings in runs of their own)
+    assert len(event_files(run)) == 6 + 6
+    assert len(list(run.glob("events.out.tfevents.*-exercises"))) == 6
 
 
 def test_series_leaves_no_process(series):
