@@ -45,8 +45,10 @@ class TensorBoard(servers.TensorBoardServer):
 
 
 def event_files(log_dir: str | Path) -> list[Path]:
-    """The event files of one run folder (not of its sub-runs)."""
-    return sorted(Path(log_dir).glob("events.out.tfevents.*"))
+    """The event files the notebooks of a run folder wrote (not its sub-runs', nor those
+    of the notebooks' exercises, ``*-exercises``)."""
+    return sorted(p for p in Path(log_dir).glob("events.out.tfevents.*")
+                  if not p.name.endswith("-exercises"))
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -66,7 +66,7 @@ def test_series_writes_every_section(series):
     assert (run / "net.pt").is_file()
     # one event file per notebook but 04 and one for add_hparams, and one per notebook
     # for its exercises: no writer re-opened (04 and 06 write embeddings in runs of their own)
-    assert len(event_files(run)) == 6 + 6
+    assert len(event_files(run)) == 6
     assert len(list(run.glob("events.out.tfevents.*-exercises"))) == 6
 
 
