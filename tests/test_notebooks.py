@@ -276,9 +276,10 @@ def test_nbval_tags_only_where_outputs_vary(path):
     for cell in code_cells(load(path)):
         tags = set(cell.metadata.get("tags", []))
         assert tags <= {"parameters", "nbval-ignore-output", "training-loop", "translate-strings"}
-        if "nbval-ignore-output" in tags:  # ports, the progress bar, versions, accuracy
+        if "nbval-ignore-output" in tags:  # ports, the progress bar, versions, accuracy,
+            # a writer's notice that depends on what ran before on that run
             assert re.search(r"%tensorboard|address|train\(|start_run|print\(dev\)|"
-                             r"__version__|accuracy", cell.source), cell.source
+                             r"__version__|accuracy|notebook_writer", cell.source), cell.source
         last = cell.source.rstrip().splitlines()[-1]
         assert not last.rstrip().endswith(";"), last  # nbval runs without history
     compared = [c for c in code_cells(load(path))
