@@ -133,10 +133,10 @@ def check_squares(runs_dir, run_name):
     if sorted(got) != list(range(10)) or any(got[n] != n * n for n in range(10)):
         raise wrong(f"run {run.name}: 'exercise/squares' has steps {sorted(got)}; expected "
                     f"n * n at each step n from 0 to 9",
-                    f"런 {run.name}: 'exercise/squares'의 스텝은 {sorted(got)}입니다. 0부터 9까지 "
-                    f"각 스텝 n에 n * n이 있어야 합니다")
+                    f"런 {run.name}: 'exercise/squares'의 단계는 {sorted(got)}입니다. 0부터 9까지 "
+                    f"각 단계 n에 n * n이 있어야 합니다")
     done(f"run {run.name} shows n * n at steps 0 to 9 under 'exercise/squares'.",
-         f"런 {run.name}의 'exercise/squares'에 스텝 0~9의 n * n이 있습니다.")
+         f"런 {run.name}의 'exercise/squares'에 단계 0~9의 n * n이 있습니다.")
 
 
 def check_dataset_note(runs_dir, run_name):
@@ -170,9 +170,9 @@ def check_sixteen_test_images(runs_dir, run_name):
         raise wrong(f"run {run.name}: {tag!r} is {image.width} x {image.height} pixels; a 4 x 4 "
                     f"grid of 28-pixel images is {GRID_16} x {GRID_16}: 16 images, nrow=4",
                     f"런 {run.name}: {tag!r}는 {image.width} x {image.height} 픽셀입니다. 28픽셀 "
-                    f"이미지의 4 x 4 격자는 {GRID_16} x {GRID_16}입니다: 이미지 16개, nrow=4")
+                    f"이미지의 4 x 4 그리드는 {GRID_16} x {GRID_16}입니다: 이미지 16개, nrow=4")
     done(f"run {run.name} shows a 4 x 4 grid under {tag!r}.",
-         f"런 {run.name}의 {tag!r}에 4 x 4 격자가 있습니다.")
+         f"런 {run.name}의 {tag!r}에 4 x 4 그리드가 있습니다.")
 
 
 def check_sixteen_labels(runs_dir, run_name):
@@ -254,13 +254,13 @@ def embedding(run: Path, prefix: str, hint: str) -> dict:
     subruns = sorted(p for p in run.glob(f"{prefix}_*") if p.is_dir())
     if not subruns or not (subruns[-1] / "projector_config.pbtxt").is_file():
         raise NotDone(say(f"run {run.name} has no Projector sub-run {prefix}_…; hint: {hint}",
-                          f"런 {run.name}에 프로젝터 하위 런 {prefix}_…가 없습니다. 힌트: {hint}"))
+                          f"런 {run.name}에 Projector 하위 런 {prefix}_…가 없습니다. 힌트: {hint}"))
     try:
         items = projector_summary(subruns[-1])
     except (OSError, ValueError, IndexError) as exc:
         raise NotDone(say(f"cannot read the Projector's files in {subruns[-1]} "
                           f"({type(exc).__name__}): run the cell again",
-                          f"{subruns[-1]}의 프로젝터 파일을 읽을 수 없습니다"
+                          f"{subruns[-1]}의 Projector 파일을 읽을 수 없습니다"
                           f"({type(exc).__name__}): 셀을 다시 실행하십시오")) from exc
     if not items:
         raise NotDone(say(f"{subruns[-1]} holds no embedding; hint: {hint}",
@@ -277,7 +277,7 @@ def check_test_embedding(runs_dir, run_name):
     if item["shape"] != (300, 784) or len(labels) != 300 or not set(labels) <= set(CLASSES):
         raise wrong(f"run {run.name}: the embedding is {item['shape'][0]} x {item['shape'][1]} "
                     f"with {len(labels)} labels; expected 300 x 784 with a class name for each",
-                    f"런 {run.name}: 임베딩이 {item['shape'][0]} x {item['shape'][1]}이고 레이블이 "
+                    f"런 {run.name}: 임베딩이 {item['shape'][0]} x {item['shape'][1]}이고 라벨이 "
                     f"{len(labels)}개입니다. 300 x 784에 각 점의 분류 이름이 있어야 합니다")
     done(f"run {run.name} projects 300 test images with their class names.",
          f"런 {run.name}에서 테스트 이미지 300개가 분류 이름과 함께 투영됩니다.")
@@ -295,8 +295,8 @@ def check_most_common_class(runs_dir, run_name):
     if text not in {name for name, n in counts.items() if n == top}:
         raise wrong(f"run {run.name}: 'answer/most common' says {text!r}; in the Projector, "
                     f"search each class name and compare the numbers of matches",
-                    f"런 {run.name}: 'answer/most common'은 {text!r}입니다. 프로젝터에서 분류 "
-                    f"이름을 하나씩 검색해 일치하는 점의 수를 비교해 보십시오")
+                    f"런 {run.name}: 'answer/most common'은 {text!r}입니다. Projector 탭에서 분류 "
+                    f"이름을 하나씩 검색해 일치하는 점의 수를 비교해보십시오")
     done(f"{text} is the commonest class ({top} of 300), as run {run.name} says.",
          f"런 {run.name}의 답대로 {text}이(가) 가장 많습니다(300개 중 {top}개).")
 
@@ -311,7 +311,7 @@ def slope(run: Path) -> tuple[float, int]:
     if len(points) < 2:
         raise wrong(f"run {run.name}: 'training loss' has {len(points)} step(s); at least 2 "
                     f"are needed: log more often (a smaller log_every)",
-                    f"런 {run.name}: 'training loss'에 스텝이 {len(points)}개 있습니다. 적어도 "
+                    f"런 {run.name}: 'training loss'에 단계가 {len(points)}개 있습니다. 적어도 "
                     f"2개가 필요합니다: 더 자주 기록하십시오(더 작은 log_every)")
     (s0, v0), (s1, v1) = points[0], points[-1]
     return (v0 - v1) / (s1 - s0), len(points)
@@ -324,8 +324,8 @@ def check_second_run(runs_dir, run_name):
     if n < 3:
         raise wrong(f"run {run.name}: 'training loss' has {n} steps; log at least 3 "
                     f"(log_every=100 on 2000 images)",
-                    f"런 {run.name}: 'training loss'에 스텝이 {n}개 있습니다. 3개 이상 기록하십시오"
-                    f"(이미지 2000개에 log_every=100)")
+                    f"런 {run.name}: 'training loss'에 단계가 {n}개 있습니다. 3개 이상 기록하십시오"
+                    f"(이미지 2,000개에 log_every=100)")
     if not (run / "net.pt").is_file():
         raise wrong(f"run {run.name} has no net.pt: save the model with model.save_checkpoint",
                     f"런 {run.name}에 net.pt가 없습니다: model.save_checkpoint로 모델을 "
@@ -345,7 +345,7 @@ def check_faster_run(runs_dir, run_name):
         raise wrong(f"run {run.name}: 'answer/faster run' says {text!r}; compare the slopes of "
                     f"both short runs' 'training loss' per step (smoothing 0) and name the run",
                     f"런 {run.name}: 'answer/faster run'은 {text!r}입니다. 두 짧은 런의 'training "
-                    f"loss'가 스텝마다 떨어지는 정도를 비교해(smoothing 0) 런 이름을 적으십시오")
+                    f"loss'가 단계마다 떨어지는 정도를 비교해(smoothing 0) 런 이름을 적으십시오")
     done(f"the loss of {fast.name} falls faster, as run {run.name} says.",
          f"런 {run.name}의 답대로 {fast.name}의 손실이 더 빨리 떨어집니다.")
 
@@ -360,16 +360,16 @@ def check_shirt_curve(runs_dir, run_name):
     hint = "writer.add_pr_curve('exercise/Shirt', labels, predictions)"
     mine = tensor(run, "exercise/Shirt", hint)
     reference = tensor(run, "Shirt", say("run notebook 06's PR-curve cell",
-                                         "06의 PR 곡선 셀을 실행하십시오"))
+                                         "06의 정밀도-재현율 곡선 셀을 실행하십시오"))
     if mine.shape != reference.shape or not np.allclose(mine, reference):
         raise wrong(f"run {run.name}: 'exercise/Shirt' ({mine.shape[-1]} thresholds) differs "
                     f"from the tutorial's 'Shirt' curve: the labels must be test_label == 6, "
                     f"the predictions test_probs[:, 6]",
                     f"런 {run.name}: 'exercise/Shirt'(임계값 {mine.shape[-1]}개)가 튜토리얼의 "
-                    f"'Shirt' 곡선과 다릅니다: 레이블은 test_label == 6, 예측은 "
+                    f"'Shirt' 곡선과 다릅니다: 라벨은 test_label == 6, 예측은 "
                     f"test_probs[:, 6]이어야 합니다")
     done(f"run {run.name}'s 'exercise/Shirt' is Shirt's PR curve.",
-         f"런 {run.name}의 'exercise/Shirt'는 Shirt의 PR 곡선입니다.")
+         f"런 {run.name}의 'exercise/Shirt'는 Shirt의 정밀도-재현율 곡선입니다.")
 
 
 def hparams(run: Path) -> dict:
@@ -424,7 +424,7 @@ def check_second_hardest_class(runs_dir, run_name):
     """06.2: ``answer/second hardest class``: the second smallest area under its curve."""
     run = run_folder(runs_dir, run_name)
     areas = {name: pr_area(tensor(run, name, say("run notebook 06's PR-curve cell",
-                                                  "06의 PR 곡선 셀을 실행하십시오")))
+                                                  "06의 정밀도-재현율 곡선 셀을 실행하십시오")))
              for name in CLASSES}
     second = sorted(areas, key=areas.get)[1]
     text = answer(run, "second hardest class")
@@ -432,9 +432,9 @@ def check_second_hardest_class(runs_dir, run_name):
         raise wrong(f"run {run.name}: 'answer/second hardest class' says {text!r}; in PR "
                     f"Curves, find the class whose curve encloses the second least area",
                     f"런 {run.name}: 'answer/second hardest class'는 {text!r}입니다. PR "
-                    f"Curves에서 곡선 아래 넓이가 두 번째로 작은 분류를 찾으십시오")
+                    f"Curves 탭에서 곡선 아래 면적이 두 번째로 작은 분류를 찾으십시오")
     done(f"{text} has the second smallest area under its PR curve, as run {run.name} says.",
-         f"런 {run.name}의 답대로 {text}의 PR 곡선 아래 넓이가 두 번째로 작습니다.")
+         f"런 {run.name}의 답대로 {text}의 정밀도-재현율 곡선 아래 면적이 두 번째로 작습니다.")
 
 
 CHECKS = {
