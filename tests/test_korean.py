@@ -29,7 +29,8 @@ PAIRS = [(en, KO / en.name) for en in ENGLISH]
 TABLE = json.loads((KO / "translations.json").read_text(encoding="utf-8"))
 KOREAN_TUTORIAL = "https://tutorials.pytorch.kr/intermediate/tensorboard_tutorial.html"
 # The Korean tutorial's code comments, as it writes them, where the notebooks keep the
-# code they comment (its "매 1000 미니배치마다" is "매 log_every 미니배치마다" here).
+# code they comment (its "여러번" is spelt "여러 번" here, flagged "수정:"; the seed test
+# below checks every one of them against the seed itself).
 KOREAN_TUTORIAL_COMMENTS = [
     "분류 결과를 위한 상수", "이미지를 보여주기 위한 헬퍼(helper) 함수",
     "(아래 `plot_classes_preds` 함수에서 사용)",
@@ -39,11 +40,17 @@ KOREAN_TUTORIAL_COMMENTS = [
     "임의의 이미지들과 정답(target) 인덱스를 선택합니다",
     "각 이미지의 분류 라벨(class label)을 가져옵니다", "임베딩(embedding) 내역을 기록합니다",
     "헬퍼 함수", "배치에서 이미지를 가져와 예측 결과 / 정답과 함께 표시(plot)합니다",
-    "데이터셋을 여러번 반복", "[inputs, labels]의 목록인 data로부터 입력을 받은 후;",
+    "데이터셋을 여러 번 반복 (수정:", "[inputs, labels]의 목록인 data로부터 입력을 받은 후;",
     "변화도(Gradient) 매개변수를 0으로 만들고", "순전파 + 역전파 + 최적화를 한 후",
     "...학습 중 손실(running loss)을 기록하고",
     "...무작위 미니배치(mini-batch)에 대한 모델의 예측 결과를 보여주도록",
-    "Matplotlib Figure를 기록합니다", "모든 정밀도-재현율(precision-recall; pr) 곡선을 그립니다"]
+    "Matplotlib Figure를 기록합니다", "모든 정밀도-재현율(precision-recall; pr) 곡선을 그립니다",
+    "매 1000 미니배치마다...", "1. 예측 확률을 test_size x num_classes 텐서로 가져옵니다",
+    "실행하는데 10초 이하 소요"]
+# The comments the Korean tutorial keeps in English, kept in English here too.
+KOREAN_TUTORIAL_ENGLISH_COMMENTS = [
+    "imports", "transforms", "datasets", "dataloaders", "unnormalize",
+    "convert output probabilities to predicted class"]
 HANGUL = re.compile("[\uac00-\ud7a3]")
 PARTICLE = r" (?:은|는|이|가|을|를|의|에|와|과|로|으로|에서|도)(?=[\s.,:)])"
 
@@ -156,12 +163,14 @@ def test_comments_and_docstrings_are_in_korean(en, ko):
         if comments(e.source) or docstrings(e.source):
             assert e.id in table, f"{en.name} {e.id} has comments but no Korean source"
         for text in comments(k.source) + list(docstrings(k.source).values()):
+            if text.removeprefix("# ") in KOREAN_TUTORIAL_ENGLISH_COMMENTS:
+                continue  # the Korean tutorial's own English comment
             assert HANGUL.search(text), f"{ko.name} {k.id}: {text!r} is not in Korean"
 
 
 def test_the_korean_tutorials_comments_and_docstrings_are_there():
     code = "\n".join(c.source for path in KOREAN for c in cells(load(path), "code"))
-    for comment in KOREAN_TUTORIAL_COMMENTS:
+    for comment in KOREAN_TUTORIAL_COMMENTS + KOREAN_TUTORIAL_ENGLISH_COMMENTS:
         assert f"# {comment}" in code, comment
     documented = {}
     for path in KOREAN:
@@ -178,10 +187,8 @@ def test_the_prose_is_mostly_hangul(path):
 
 
 def test_one_word_per_concept():
-    """tutorials.pytorch.kr's rule: a term, once chosen, is kept."""
-    text = "\n".join(c.source for p in KOREAN for c in load(p).cells)
-    for one, other in (("섬네일", "썸네일"), ("대화식", "대화형"), ("투영", "투사")):
-        assert not (one in text and other in text), f"{one} and {other} are both used"
+    """tutorials.pytorch.kr's rule: a term, once chosen, is kept (the glossary's table,
+    docs/ko/glossary.md, is held by test_the_glossary_holds below)."""
     sentences = "\n".join(prose(p) for p in KOREAN)
     # a TensorBoard run is 런; 실행 is only the verb (실행하다: run a notebook, a cell)
     assert "런(run)" in prose(KO / "01_setup_tensorboard.ipynb")
@@ -352,3 +359,313 @@ def test_readme_ko_quick_start_gallery_and_errors():
     assert len(ko) >= 1 and ko == {name: en.get(name) for name in ko}  # the gallery: docs/
     assert hangul_share(readme_ko) > 0.3
     assert "README.ko.md" in readme.splitlines()[2]
+
+
+# --- the seed: the Korean tutorial's own text ---------------------------------------
+# ../shared/seed beside a checkout holds the Korean tutorial's reStructuredText
+# (PyTorchKorea/tutorials-kr, intermediate_source/tensorboard_tutorial.rst).
+
+SEED = ROOT.parent / "shared" / "seed" / "tensorboard_tutorial_ko.rst"
+DOCS_KO = ROOT / "docs" / "ko"
+GLOSSARY = DOCS_KO / "glossary.md"
+DEPARTURES = DOCS_KO / "departures.md"
+SEED_SHARE = 0.75  # of the seed's Hangul sentences, verbatim in notebooks/ko
+
+
+@pytest.fixture(scope="module")
+def seed() -> str:
+    if not SEED.is_file():
+        pytest.skip(f"the Korean tutorial's text is not at {SEED} (a checkout's ../shared/seed)")
+    return SEED.read_text(encoding="utf-8")
+
+
+def seed_blocks(rst: str) -> tuple[str, str]:
+    """The seed's prose (headings and paragraphs, without directives) and its code (the
+    ``.. code::`` and ``::`` literal blocks)."""
+    prose_lines, code_lines = [], []
+    lines = rst.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        literal = line.startswith(".. code::") or (line.rstrip().endswith("::")
+                                                   and not line.startswith(".. "))
+        if literal:
+            if not line.startswith(".. code::"):
+                prose_lines.append(line.rstrip()[:-2])
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith(" ")):
+                code_lines.append(lines[i])
+                i += 1
+            continue
+        if not line.startswith(".. ") and not re.fullmatch(r"[=~\-]{3,}", line.strip()):
+            prose_lines.append(line)
+        i += 1
+    return "\n".join(prose_lines), "\n".join(code_lines)
+
+
+def plain_rst(text: str) -> str:
+    """reStructuredText without its markup: roles, links (their text stays), literals,
+    emphasis; whitespace collapsed."""
+    text = re.sub(r":doc:`[^`]*`", "", text)
+    text = re.sub(r"`([^`<]*?)\s*<[^>]*>`__?", r"\1", text)
+    text = re.sub(r"``([^`]*)``", r"\1", text)
+    text = re.sub(r"`([^`]*)`", r"\1", text)
+    return re.sub(r"\s+", " ", text.replace("**", "").replace("*", "")).strip()
+
+
+def plain_markdown(text: str) -> str:
+    """Markdown without its markup: links and pictures keep their text, no backticks or
+    emphasis."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return text.replace("`", "").replace("**", "").replace("*", "")
+
+
+def seed_sentences(rst: str) -> list[str]:
+    """The seed's Hangul sentences: its prose split at '.', ':' and ';' (each paragraph
+    and each list item apart), markup stripped."""
+    prose_text = seed_blocks(rst)[0]
+    found = []
+    for paragraph in re.split(r"\n\s*\n|\n(?=\s*(?:\*|\d+\.) )", prose_text):
+        for piece in re.split(r"[.:;]", plain_rst(paragraph)):
+            if HANGUL.search(piece):
+                found.append(piece.strip())
+    return found
+
+
+def seed_comments(rst: str) -> list[str]:
+    """The seed code's comments, '#' and all, whole-line and inline (its code has no '#'
+    in a string)."""
+    return [line[line.index("#"):].strip() for line in seed_blocks(rst)[1].splitlines()
+            if "#" in line]
+
+
+def unspaced(text: str) -> str:
+    """Spacing normalised away: the seed writes ``nn.Module`` 의, the notebooks
+    `nn.Module`의; the seed's 시각화하는데 is 시각화하는 데 here."""
+    return re.sub(r"\s+", "", text)
+
+
+def korean_notebook_text() -> str:
+    """Everything the Korean notebooks show: markdown and code (comments, docstrings)."""
+    return "\n".join(c.source for p in KOREAN for c in load(p).cells)
+
+
+def korean_comment_lines() -> list[str]:
+    return [line.strip() for p in KOREAN for c in cells(load(p), "code")
+            for line in python(c.source).splitlines()]
+
+
+def test_the_seed_parser_finds_what_the_seed_holds(seed):
+    """The counts below are made on what this parser finds: check it against the seed."""
+    sentences = seed_sentences(seed)
+    assert 55 <= len(sentences) <= 75
+    assert "TensorBoard를 설정(set up)합니다" in sentences
+    assert "학습 데이터를 검사(inspect)하는 몇 가지 방법" in sentences
+    assert not any("import" in s or "writer.add" in s for s in sentences)  # no code
+    comments = seed_comments(seed)
+    assert "# 실행하는데 10초 이하 소요" in comments and "# imports" in comments
+    english = [c.removeprefix("# ") for c in comments if not HANGUL.search(c)]
+    assert english == KOREAN_TUTORIAL_ENGLISH_COMMENTS
+
+
+def test_the_seeds_sentences_are_in_the_notebooks(seed):
+    """At least SEED_SHARE of the Korean tutorial's Hangul sentences stand in the Korean
+    notebooks word for word (markup and spacing aside), and every one that does not is
+    in docs/ko/departures.md, which says where it went and why."""
+    sentences = seed_sentences(seed)
+    text = unspaced(plain_markdown(korean_notebook_text()))
+    missing = [s for s in sentences if unspaced(s) not in text]
+    share = 1 - len(missing) / len(sentences)
+    assert share >= SEED_SHARE, (f"{share:.0%} of the seed's sentences are in notebooks/ko "
+                                 f"(at least {SEED_SHARE:.0%}); missing: {missing}")
+    listed = unspaced(plain_rst(plain_markdown(DEPARTURES.read_text(encoding="utf-8"))))
+    unlisted = [s for s in missing if unspaced(plain_rst(s)) not in listed]
+    assert not unlisted, f"not in the notebooks nor in {DEPARTURES.name}: {unlisted}"
+
+
+def test_every_comment_of_the_seed_is_in_the_notebooks(seed):
+    """Each comment of the seed's code is a comment of a Korean code cell (or a line of a
+    docstring), word for word; a corrected one holds the seed's words, spacing aside,
+    on a line that says '수정:'. The English ones stay English."""
+    lines = korean_comment_lines()
+    for comment in seed_comments(seed):
+        words = comment.removeprefix("# ")
+        holding = [line for line in lines if unspaced(words) in unspaced(line)]
+        assert holding, f"the seed's comment {comment!r} is not in notebooks/ko"
+        verbatim = [line for line in holding if re.sub(r"\s+", " ", words) in line]
+        assert verbatim or any("수정:" in line for line in holding), (
+            f"{comment!r} is changed in notebooks/ko without a '수정:' note: {holding}")
+        if not HANGUL.search(comment):
+            assert any(line[line.find("#"):].startswith(comment) for line in lines), (
+                f"the seed keeps {comment!r} in English: keep it so")
+
+
+def test_corrections_of_the_seed_are_flagged():
+    """Where the Korean edition corrects the Korean tutorial's own text, it says so."""
+    by_cell = {(name, cid): entry["ko"] for name, table in TABLE.items()
+               for cid, entry in table.items()}
+    for name, cid, words in (
+            ("01_setup_tensorboard.ipynb", "md-13", "주요한 객체인"),
+            ("04_projector.ipynb", "md-21", "야간모드(night mode)"),
+            ("05_track_training.ipynb", "md-00", "학습 중 손실을 기록하고"),
+            ("06_assess_the_model.ipynb", "md-37", "곡선 아래 면적이 거의 100%"),
+            ("06_assess_the_model.ipynb", "code-10", "2. 정답 라벨을"),
+            ("06_assess_the_model.ipynb", "code-12", "2. 정답 라벨을"),
+            ("06_assess_the_model.ipynb", "code-20", "test_label")):
+        text = by_cell[(name, cid)]
+        paragraph = next(p for p in re.split(r"\n\s*\n", text) if words in p)
+        assert "수정:" in paragraph, f"{name} {cid}: the correction near {words!r} is not flagged"
+
+
+def test_the_departures_table_lists_each_departure():
+    text = DEPARTURES.read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) >= 12
+    for heading in ("## 고쳐 쓴 문장", "## 고쳐 쓴 주석", "## 자리를 옮기거나 덧붙인 문장"):
+        assert heading in text, heading
+    for cell in re.findall(r"\(`((?:md|code)-[\w-]+)`\)", text):
+        assert any(cell in table for table in TABLE.values()), f"{DEPARTURES.name} names {cell}"
+
+
+# --- the Korean edition's words ----------------------------------------------------
+
+# Calques a Korean editor of tutorials.pytorch.kr struck out (issue 32): none may return.
+CALQUES = ["튜토리얼에 더하여", "한 벌", "것이라는 표시", "잘라 버립", "잘라 버린", "따로 만든 런",
+           "Projector에 줍니다", "더니", "헷갈리는가", "튜토리얼 밖의 내용"]
+# Auxiliary verbs are written attached, as the seed writes them (해보겠습니다, 보여줍니다).
+AUXILIARY = re.compile(
+    r"[가-힣]*[어아여해워와져쳐려춰겨켜텨펴혀줘봐놔둬] "
+    r"(?:보[고기니다면세시십아았며려자지]|봅|본|볼|봐|봤"
+    r"|주[고기니다면세시어었며려자지십]|줍|준|줄|줘|줬"
+    r"|두[고기니다면세시어었며려자지십]|둡|둔|둘|둬|뒀"
+    r"|놓|놨|버리|버립|버린|버렸)")
+# A comment that ends in 음슴체 (-함, -됨, -음, -김 …) inside 합니다체 cells.
+EUMSEUM = re.compile(r"(?:음|함|됨|김|춤|름|짐|줌|둠|봄|옴|냄|킴)[.)]*$")
+# Numbers of four digits or more take a comma (1,000), but for years, dates, code and
+# the seed's own sentences, kept word for word.
+SEED_NUMBERS = ["2000번 반복할 때마다", "1000 배치마다", "3000번 반복하기만",
+                "매 1000 미니배치마다", "(수정: 1000 대신"]
+BARE_NUMBER = re.compile(r"(?<![\d,.:/\-\w])\d{4,}(?![\d년\-])")
+
+
+def hangul_literals(path: Path) -> list[str]:
+    """The Hangul string constants of a module (each literal part of an f-string)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if HANGUL.search(node.value):
+                found.append(node.value)
+    return found
+
+
+def korean_texts() -> dict[str, str]:
+    """Every Korean text of the project, by where it is: the Korean notebooks, their
+    exercises, README.ko.md, docs/ko (but the glossary and the departures, which quote
+    the words they rule out), and the helpers' Korean messages."""
+    import yaml
+
+    texts = {p.name: "\n".join(c.source for c in load(p).cells) for p in KOREAN}
+    for path in sorted((NOTEBOOKS / "exercises").glob("0*.yml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts[f"exercises/{path.name}"] = "\n".join(
+            (c.get("markdown") or c.get("code"))["ko"] for c in spec["cells"]
+            if "ko" in (c.get("markdown") or c.get("code")))
+    texts["README.ko.md"] = (ROOT / "README.ko.md").read_text(encoding="utf-8")
+    for path in sorted(DOCS_KO.glob("*.md")):
+        if path not in (GLOSSARY, DEPARTURES):
+            texts[f"docs/ko/{path.name}"] = path.read_text(encoding="utf-8")
+    for path in sorted((ROOT / "fmtb_helpers").glob("*.py")):
+        if path.name != "tutorial.py":  # generated from the English cells
+            texts[f"fmtb_helpers/{path.name}"] = "\n".join(hangul_literals(path))
+    return texts
+
+
+def glossary_rows() -> list[tuple[str, list[str], list[str]]]:
+    """Each row of the glossary's table: the word used, the words ruled out, and the
+    exceptions (the seed's sentences kept word for word, or quoted)."""
+    rows = []
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == 5 and cols[0] not in ("개념", "---"):
+            rows.append((cols[1], re.findall(r"`([^`]+)`", cols[2]),
+                         re.findall(r"`([^`]+)`", cols[3])))
+    return rows
+
+
+def test_no_calque_remains():
+    for where, text in korean_texts().items():
+        for calque in CALQUES:
+            assert calque not in text, f"{where}: the calque {calque!r}"
+
+
+def test_the_glossary_holds():
+    """One word per concept, over every Korean text of the project."""
+    rows = glossary_rows()
+    assert len(rows) >= 20
+    used = {word for word, _, _ in rows}
+    assert {"그리드", "헬퍼", "섬네일", "대화형", "투영"} <= {u.split("(")[0] for u in used}
+    for where, text in korean_texts().items():
+        for word, ruled_out, exceptions in rows:
+            kept = text
+            for exception in exceptions:
+                kept = kept.replace(exception, "")
+            for other in ruled_out:
+                at = kept.find(other)
+                assert at < 0, (f"{where}: {other!r} ({kept[max(0, at - 20):at + 20]!r}); "
+                                f"the glossary says {word}")
+
+
+def test_the_glossary_catches_what_it_is_for():
+    rows = glossary_rows()
+    ruled_out = {w for _, words, _ in rows for w in words}
+    assert {"대시보드", "격자", "도우미", "PR 곡선", "여러번", "썸네일"} <= ruled_out
+    assert AUXILIARY.search("다시 읽어 봅니다") and AUXILIARY.search("알려 줍니다")
+    assert not AUXILIARY.search("두 번 봅니다") and not AUXILIARY.search("여러 번")
+    assert EUMSEUM.search("예측만 하므로 변화도가 필요 없음") and EUMSEUM.search("CPU로 옮김")
+    assert not EUMSEUM.search("CPU로 옮깁니다") and not EUMSEUM.search("헬퍼 함수")
+    assert BARE_NUMBER.search("이미지 1000장") and not BARE_NUMBER.search("이미지 1,000장")
+    assert not BARE_NUMBER.search("1970년부터") and not BARE_NUMBER.search("2026-12-03")
+
+
+def test_auxiliary_verbs_are_attached():
+    for where, text in korean_texts().items():
+        found = AUXILIARY.findall(text)
+        assert not found, f"{where}: write the auxiliary verb attached, as the seed does: {found}"
+
+
+def test_comments_are_in_the_same_style_as_the_prose():
+    """합니다체 in the Korean edition's comments too: a noun phrase or -ㅂ니다, never 음슴체
+    (the seed's own comments aside)."""
+    seed_own = set(KOREAN_TUTORIAL_COMMENTS) | {"(아래 `plot_classes_preds` 함수에서 사용)"}
+    for line in korean_comment_lines():
+        if "#" not in line:
+            continue
+        comment = line.split("#", 1)[1].strip()
+        if not HANGUL.search(comment) or any(s in comment for s in seed_own):
+            continue
+        assert not EUMSEUM.search(comment), f"a comment in 음슴체: {comment!r}"
+
+
+def test_headings_are_noun_phrases():
+    for path in KOREAN:
+        for line in markdown(path).splitlines():
+            if line.startswith("#"):
+                assert not re.search(r"(?:는가|인가|은가|하라|보라)\??$", line), (path.name, line)
+
+
+def test_numbers_take_a_comma():
+    texts = korean_texts()
+    for path in KOREAN:  # the notebooks' prose and comments, not their code
+        texts[path.name] = markdown(path) + "\n".join(
+            line.split("#", 1)[1] for c in cells(load(path), "code")
+            for line in python(c.source).splitlines() if "#" in line)
+    for where, text in texts.items():
+        prose_only = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+        prose_only = re.sub(r"`[^`\n]*`|\]\([^)]*\)|https?://\S+", "", prose_only)
+        for phrase in SEED_NUMBERS:
+            prose_only = prose_only.replace(phrase, "")
+        if where.startswith("fmtb_helpers/"):
+            prose_only = re.sub(r"\{[^}]*\}", "", prose_only)
+        lines = [line for line in prose_only.splitlines() if HANGUL.search(line)]
+        bare = [m.group() for line in lines for m in BARE_NUMBER.finditer(line)]
+        assert not bare, f"{where}: write {bare} with a comma (1,000)"
