@@ -22,7 +22,8 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted([ROOT / "README.md", ROOT / "README.ko.md", ROOT / "CONTRIBUTING.md",
                 *(ROOT / "docs").rglob("*.md")])
-QUOTING = [ROOT / "README.md", ROOT / "README.ko.md", ROOT / "docs" / "fmtb.md"]
+QUOTING = [ROOT / "README.md", ROOT / "README.ko.md", ROOT / "docs" / "fmtb.md",
+           ROOT / "docs" / "ko" / "fmtb.md"]
 TROUBLE = re.compile(r"^##+ .*(troubleshooting|문제 해결|errors|오류)", re.I)
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 PREFIX = re.compile(r"^fmtb (run|sweep|data|bench): error: ")
@@ -306,3 +307,58 @@ def test_the_architecture_table_names_every_module():
     modules = {f"{package}.{path.stem}" for package in ("fmtb", "fmtb_helpers")
                for path in (ROOT / package).glob("*.py") if path.stem != "__init__"}
     assert sorted(modules - named) == [] and sorted(named - modules - {"fmtb.maintainer.*"}) == []
+
+
+# --- the Korean pages in step with the English ones -----------------------------
+
+# Each Korean page and the English page it mirrors; "sections" compares the number of
+# second-level sections (one more or fewer is allowed), "commands" each command line of
+# the English page's fenced blocks, "messages" each message its troubleshooting table
+# quotes. docs/ko/fmtb.md mirrors only the English page's errors.
+KOREAN_PAGES = [
+    ("README.ko.md", "README.md", {"sections", "commands", "messages"}),
+    ("docs/ko/teaching.md", "docs/teaching.md", {"sections", "commands"}),
+    ("docs/ko/fmtb.md", "docs/fmtb.md", {"messages"}),
+]
+
+
+def sections(page: Path) -> list[str]:
+    body = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    return re.findall(r"^## (.+)$", body, flags=re.M)
+
+
+def commands(page: Path) -> set[str]:
+    """Each command line of the page's fenced blocks, its comment and spacing dropped;
+    the Korean edition's notebooks/ko/ reads as notebooks/."""
+    found = set()
+    for block in FENCE.findall(page.read_text(encoding="utf-8")):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line and not line.startswith("#"):
+                found.add(re.sub(r"\s+", " ", line.replace("notebooks/ko/", "notebooks/")))
+    return found
+
+
+@pytest.mark.parametrize("korean, english, compared", KOREAN_PAGES, ids=lambda x: str(x))
+def test_the_korean_pages_are_in_step_with_the_english_ones(korean, english, compared):
+    ko, en = ROOT / korean, ROOT / english
+    if "sections" in compared:
+        assert abs(len(sections(ko)) - len(sections(en))) <= 1, (
+            f"{korean} has {len(sections(ko))} sections, {english} {len(sections(en))}: "
+            f"{sections(ko)} against {sections(en)}")
+    if "commands" in compared:
+        missing = commands(en) - commands(ko)
+        assert not missing, f"{korean} lacks the commands of {english}: {sorted(missing)}"
+    if "messages" in compared:
+        text = ko.read_text(encoding="utf-8")
+        rows = [line for line in text.splitlines() if line.startswith("| `")]
+        missing = [m for m in quoted_messages(en) if not any(f"`{m}`" in row for row in rows)]
+        assert not missing, f"{korean}'s tables lack rows of {english}: {missing}"
+
+
+def test_the_page_comparison_catches_what_it_is_for(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("## A\n\n```bash\nfmtb run   --lang ko  # comment\n"
+                    ".venv/bin/jupyter lab notebooks/ko/01.ipynb\n```\n", encoding="utf-8")
+    assert sections(page) == ["A"]
+    assert commands(page) == {"fmtb run --lang ko", ".venv/bin/jupyter lab notebooks/01.ipynb"}
