@@ -535,10 +535,10 @@ CALQUES = ["튜토리얼에 더하여", "한 벌", "것이라는 표시", "잘�
 # Auxiliary verbs are written attached, as the seed writes them (해보겠습니다, 보여줍니다).
 AUXILIARY = re.compile(
     r"[가-힣]*[어아여해워와져쳐려춰겨켜텨펴혀줘봐놔둬] "
-    r"(?:보[고기니다면세시십아았며려자지]|봅|본|볼|봐|봤"
-    r"|주[고기니다면세시어었며려자지십]|줍|준|줄|줘|줬"
-    r"|두[고기니다면세시어었며려자지십]|둡|둔|둘|둬|뒀"
-    r"|놓|놨|버리|버립|버린|버렸)")
+    r"(?:보[고기니다면세시십아았며려자지므]|봅|본|볼|봐|봤"
+    r"|주[고기니다면세시어었며려자지십므]|줍|준|줄|줘|줬"
+    r"|두[고기니다면세시어었며려자지십므]|둡|둔|둘|둬|뒀"
+    r"|놓|놨|버리|버립|버린|버렸|내[고는다면며]|냅|낸|낼)")
 # A comment that ends in 음슴체 (-함, -됨, -음, -김 …) inside 합니다체 cells.
 EUMSEUM = re.compile(r"(?:음|함|됨|김|춤|름|짐|줌|둠|봄|옴|냄|킴)[.)]*$")
 # Numbers of four digits or more take a comma (1,000), but for years, dates, code and
@@ -620,6 +620,7 @@ def test_the_glossary_catches_what_it_is_for():
     ruled_out = {w for _, words, _ in rows for w in words}
     assert {"대시보드", "격자", "도우미", "PR 곡선", "여러번", "썸네일"} <= ruled_out
     assert AUXILIARY.search("다시 읽어 봅니다") and AUXILIARY.search("알려 줍니다")
+    assert AUXILIARY.search("치워 두므로") and not AUXILIARY.search("없어 내려받아야")
     assert not AUXILIARY.search("두 번 봅니다") and not AUXILIARY.search("여러 번")
     assert EUMSEUM.search("예측만 하므로 변화도가 필요 없음") and EUMSEUM.search("CPU로 옮김")
     assert not EUMSEUM.search("CPU로 옮깁니다") and not EUMSEUM.search("헬퍼 함수")
@@ -644,6 +645,14 @@ def test_comments_are_in_the_same_style_as_the_prose():
         if not HANGUL.search(comment) or any(s in comment for s in seed_own):
             continue
         assert not EUMSEUM.search(comment), f"a comment in 음슴체: {comment!r}"
+
+
+def test_no_eumseumche_in_the_prose():
+    """A parenthesis in a 합니다체 sentence does not switch to 음슴체 ("(정밀도는 높고
+    재현율은 낮음)")."""
+    for where, text in korean_texts().items():
+        found = re.findall(r"[가-힣]+(?:음|(?<!포)함|됨|김)\)", text)  # 포함: a noun
+        assert not found, f"{where}: {found}"
 
 
 def test_headings_are_noun_phrases():
