@@ -35,12 +35,14 @@ run: setup
 	$(BIN)/fmtb run --lang $(EDITION)
 
 # The unit layer first (seconds: a broken build stops there), then the rest (kernels,
-# servers, Ray, the browser; the slowest named at the end), then strict nbval.
+# servers, Ray, the browser) with strict nbval of both editions, on two workers: a module
+# (or the notebooks of nbval) runs whole on one worker (conftest.py); the slowest are
+# named at the end.
 test: dev lint
 	$(PYTEST) -p no:cacheprovider -m unit tests -x -q
-	$(PYTEST) -p no:cacheprovider -m "not unit and not alone" tests -x -q --durations=15
-	$(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
-	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks notebooks/ko -q
+	$(PYTEST) -p no:cacheprovider -n 2 --dist loadgroup -m "not unit and not alone" -x -q \
+	    --durations=15 --nbval --nbval-current-env \
+	    --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks notebooks/ko
 
 # This environment as the Jupyter kernel "Python (fmtb)", for a JupyterLab installed elsewhere.
 kernel: setup

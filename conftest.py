@@ -5,8 +5,15 @@ Every TensorBoard server a test starts, directly or through a notebook kernel's
 get a private TMPDIR (the one ``fmtb sweep`` gives its kernels,
 ``fmtb.scratch.own_tmpdir``), so at the end exactly their servers are found and
 stopped; a learner's own servers are left alone.
+
+``make test`` runs the slow layer on two workers (pytest-xdist, ``--dist loadgroup``):
+each test module is one group, run on one worker in its order; the notebooks checked
+by nbval are one group (both editions write the same run, in order); the modules that
+share the session's ``series`` are one group, so it runs once.
 """
 import contextlib
+
+import pytest
 
 _scope = contextlib.ExitStack()
 
@@ -26,3 +33,20 @@ def pytest_unconfigure(config):
         return
     servers.stop_servers()  # while $TMPDIR still names the tests' folder
     _scope.close()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    modules = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    for path, module in modules.items():
+        if path.suffix == ".ipynb":
+            group = "notebooks"
+        elif any("series" in item.fixturenames for item in module):
+            group = "series"
+        else:
+            group = path.stem
+        for item in module:
+            if not item.get_closest_marker("xdist_group"):  # a group the test names wins
+                item.add_marker(pytest.mark.xdist_group(group))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,8 +34,10 @@ KINDS = ("unit", "integration", "browser")
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if not any(item.get_closest_marker(kind) for kind in KINDS):
+    here = Path(__file__).parent
+    for item in items:  # this folder's tests (not the notebooks nbval checks beside them)
+        if here in item.path.parents and not any(
+                item.get_closest_marker(kind) for kind in KINDS):
             item.add_marker(pytest.mark.unit)
 
 
