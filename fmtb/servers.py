@@ -30,8 +30,6 @@ def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
     returns ``(Popen, TensorBoardInfo)``. Unless ``outlive_fmtb``, the server ends
     when fmtb does, however fmtb ends. Raises RuntimeError if it exits or does not
     register within ``timeout`` seconds."""
-    from tensorboard import manager
-
     if outlive_fmtb:
         preexec = (lambda: os.nice(nice)) if nice else None
     else:
@@ -42,7 +40,7 @@ def start(args: list[str], cwd: str | Path | None = None, timeout: float = 90.0,
                             preexec_fn=preexec)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        info = next((i for i in manager.get_all() if i.pid == proc.pid), None)
+        info = next((i for i in board_servers.server_records() if i.pid == proc.pid), None)
         if info:
             return proc, info
         time.sleep(0.1)

@@ -38,13 +38,25 @@ def alive(pid: int) -> bool:
 def running_servers():
     """This user's TensorBoard servers (``%tensorboard``'s or any other), from TensorBoard's
     records; dead servers' records are removed, so ``%tensorboard`` cannot "reuse" one."""
-    from tensorboard import manager
-
-    infos = manager.get_all()
+    infos = server_records()
     dead = {info.pid for info in infos if not alive(info.pid)}
     for pid in dead:
         forget_server(pid)
     return [info for info in infos if info.pid not in dead]
+
+
+def server_records():
+    """TensorBoard's ``manager.get_all()``, which lists its records' folder, then reads each
+    record: a server that ends in between removes its record, and get_all raises
+    FileNotFoundError. Read again then: the next listing no longer has it."""
+    from tensorboard import manager
+
+    for attempt in range(10):
+        try:
+            return manager.get_all()
+        except FileNotFoundError:
+            if attempt == 9:
+                raise
 
 
 def info_dir() -> str:

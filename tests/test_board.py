@@ -186,12 +186,10 @@ def test_in_batch_a_notebooks_server_stays_in_its_kernels_process_group(monkeypa
 
 def _launch(logdir, *launcher):
     """What %tensorboard does: the binary with its arguments, in our process group."""
-    from tensorboard import manager
-
     proc = subprocess.Popen([*launcher, "--logdir", str(logdir), "--port", "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
-        info = next((i for i in manager.get_all() if i.pid == proc.pid), None)
+        info = next((i for i in board_servers.server_records() if i.pid == proc.pid), None)
         if info:
             return proc, info
         time.sleep(0.2)
@@ -211,9 +209,8 @@ def test_the_launcher_outlives_an_interrupt_of_its_kernels_group(tmp_path):
                               text=True, start_new_session=True)
     pid = int(kernel.stdout.readline())
     try:
-        from tensorboard import manager
         for _ in range(300):
-            if any(i.pid == pid for i in manager.get_all()):
+            if any(i.pid == pid for i in board_servers.server_records()):
                 break
             time.sleep(0.2)
         os.killpg(kernel.pid, signal.SIGINT)  # interrupt

@@ -53,3 +53,23 @@ def test_stop_servers_stops_only_those_given(tmp_path):
         info = next(s for s in board_servers.running_servers() if s.pid == a.proc.pid)
         assert servers.stop_servers([info]) == [a.proc.pid]
         assert a.proc.poll() is not None and b.proc.poll() is None
+
+
+@pytest.mark.unit
+def test_a_record_removed_while_listed_is_read_again(tmp_path, monkeypatch):
+    """A server that ends between TensorBoard's listing of its records and its reading
+    of them: ``manager.get_all`` raises, ``server_records`` lists again."""
+    import os
+
+    from tensorboard import manager
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(manager.tempfile, "tempdir", None)  # TMPDIR read afresh
+    os.makedirs(board_servers.info_dir(), exist_ok=True)
+    listed = iter([["pid-1.info"]])  # the first listing names a record already gone
+    real = os.listdir
+    monkeypatch.setattr(manager.os, "listdir", lambda d: next(listed, None) or real(d))
+    with pytest.raises(FileNotFoundError):
+        manager.get_all()  # upstream's race, as it stands
+    listed = iter([["pid-1.info"]])
+    assert board_servers.server_records() == []
