@@ -101,8 +101,7 @@ def _field(name: str, text: str) -> float:
     raise RuntimeError(f"no {name}= in:\n{text[-2000:]}")
 
 
-def run(seed_script: Path, floor_script: Path, workdir: Path, data_root: Path,
-        log=print) -> dict:
+def run(seed_script: Path, floor_script: Path, workdir: Path, data_root: Path, log=print):
     python = sys.executable
     found = {}
     log(f"seed script: {seed_script}", flush=True)
@@ -155,7 +154,19 @@ def report(found: dict) -> str:
     return "\n".join(lines)
 
 
-def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
+def median_of(rounds: list[dict]) -> dict:
+    """Each ratio's median over the rounds; the figures beside are the round's closest
+    to the median in ``series / seed``."""
+    import statistics
+    ratios = {name: statistics.median(r["ratios"][name] for r in rounds)
+              for name in rounds[0]["ratios"]}
+    middle = min(rounds, key=lambda r: abs(r["ratios"]["series / seed"]
+                                           - ratios["series / seed"]))
+    return {**middle, "ratios": ratios, "rounds": rounds}
+
+
+def main(seed_script=None, floor_script=None, data_root=None, out=None,
+         rounds: int = 3) -> dict:
     from ..fetch import ensure_data
 
     seed_script = Path(seed_script or default_script("seed_baseline.py"))
@@ -165,8 +176,14 @@ def main(seed_script=None, floor_script=None, data_root=None, out=None) -> dict:
             raise FileNotFoundError(f"{script} is missing: pass --seed-script / --floor-script")
     data_root = paths.data_root(data_root)
     ensure_data(data_root)
-    with tempfile.TemporaryDirectory(prefix="fmtb-bench-") as tmp:
-        found = run(seed_script, floor_script, Path(tmp), data_root)
+    done = []
+    for i in range(rounds):
+        print(f"round {i + 1} of {rounds}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="fmtb-bench-") as tmp:
+            done.append(run(seed_script, floor_script, Path(tmp), data_root))
+        print("  ".join(f"  {k} {v:.2f}" for k, v in done[-1]["ratios"].items()), flush=True)
+    found = median_of(done)
+    print(f"median of {rounds} round{'s' * (rounds > 1)}:")
     print(report(found))
     out = Path(out) if out else folders.build_dir() / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -255,8 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="with --sweep: a parameter for every configuration (default: "
                         "-p train_subset 3000)")
-    p.add_argument("--rounds", type=int, default=2, metavar="N",
-                   help="with --sweep: run each engine N times, alternating local, ray, ray, "
+    p.add_argument("--rounds", type=int, default=None, metavar="N",
+                   help="run the three N times and print each ratio's median (default: 3); "
+                        "with --sweep, each engine N times, alternating local, ray, ray, "
                         "local, ... (default: 2)")
     return p
 
@@ -264,13 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
 def command(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        rounds = args.rounds if args.rounds is not None else (2 if args.sweep else 3)
+        if rounds < 1:
+            raise UsageError(f"--rounds must be 1 or more, not {rounds}")
         if args.sweep:
-            if args.rounds < 1:
-                raise UsageError(f"--rounds must be 1 or more, not {args.rounds}")
             main_sweep(args.grid, [tuple(p) for p in args.param] if args.param else None,
-                       args.out, args.rounds)
+                       args.out, rounds)
         else:
-            main(args.seed_script, args.floor_script, args.data_root, args.out)
+            main(args.seed_script, args.floor_script, args.data_root, args.out, rounds)
     except (UsageError, FileNotFoundError) as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
