@@ -737,3 +737,18 @@ def test_no_eumseumche_in_table_cells():
                 cell = re.sub(r"\s*\([^()]*\)$", "", cell.strip())  # a closing parenthesis
                 assert not ending.search(cell), f"{where}: a table cell in 음슴체: {cell!r}"
     assert ending.search("커널을 모두 켜 둠") and not ending.search("커널을 모두 켜둔 경우")
+
+
+def test_the_exercises_korean_is_the_translations():
+    """notebooks/exercises/0N.yml and notebooks/ko/translations.json hold each exercise
+    cell's Korean twice (fmtb.maintainer.exercises copies the one into the other): a fix
+    made in one only would come undone the next time the exercises are inserted."""
+    import yaml
+
+    for path in sorted((NOTEBOOKS / "exercises").glob("0*.yml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for cell in spec["cells"]:
+            text = cell.get("markdown") or cell["code"]
+            if "ko" in text:
+                assert TABLE[spec["notebook"]][cell["id"]]["ko"] == text["ko"].rstrip("\n"), (
+                    f"{path.name} {cell['id']}: its Korean differs from translations.json's")
