@@ -570,7 +570,7 @@ def hangul_literals(path: Path) -> list[str]:
 def korean_texts() -> dict[str, str]:
     """Every Korean text of the project, by where it is: the Korean notebooks, their
     exercises, README.ko.md, docs/ko (but the glossary and the departures, which quote
-    the words they rule out), and the helpers' Korean messages."""
+    the words they rule out), the helpers' Korean messages and the web edition's."""
     import yaml
 
     texts = {p.name: "\n".join(c.source for c in load(p).cells) for p in KOREAN}
@@ -586,6 +586,8 @@ def korean_texts() -> dict[str, str]:
     for path in sorted((ROOT / "fmtb_helpers").glob("*.py")):
         if path.name != "tutorial.py":  # generated from the English cells
             texts[f"fmtb_helpers/{path.name}"] = "\n".join(hangul_literals(path))
+    for name in ("build.py", "launch.py"):  # the web edition's Korean words
+        texts[f"site/{name}"] = "\n".join(hangul_literals(ROOT / "site" / name))
     return texts
 
 
