@@ -169,10 +169,10 @@ def check_sixteen_test_images(runs_dir, run_name):
     if (image.width, image.height) != (GRID_16, GRID_16):
         raise wrong(f"run {run.name}: {tag!r} is {image.width} x {image.height} pixels; a 4 x 4 "
                     f"grid of 28-pixel images is {GRID_16} x {GRID_16}: 16 images, nrow=4",
-                    f"런 {run.name}: {tag!r}는 {image.width} x {image.height} 픽셀입니다. 28픽셀 "
-                    f"이미지의 4 x 4 그리드는 {GRID_16} x {GRID_16}입니다: 이미지 16개, nrow=4")
+                    f"런 {run.name}: {tag!r}는 {image.width} × {image.height} 픽셀입니다. 28픽셀 "
+                    f"이미지의 4 × 4 그리드는 {GRID_16} × {GRID_16}입니다: 이미지 16개, nrow=4")
     done(f"run {run.name} shows a 4 x 4 grid under {tag!r}.",
-         f"런 {run.name}의 {tag!r}에 4 x 4 그리드가 있습니다.")
+         f"런 {run.name}의 {tag!r}에 4 × 4 그리드가 있습니다.")
 
 
 def check_sixteen_labels(runs_dir, run_name):
@@ -277,8 +277,8 @@ def check_test_embedding(runs_dir, run_name):
     if item["shape"] != (300, 784) or len(labels) != 300 or not set(labels) <= set(CLASSES):
         raise wrong(f"run {run.name}: the embedding is {item['shape'][0]} x {item['shape'][1]} "
                     f"with {len(labels)} labels; expected 300 x 784 with a class name for each",
-                    f"런 {run.name}: 임베딩이 {item['shape'][0]} x {item['shape'][1]}이고 라벨이 "
-                    f"{len(labels)}개입니다. 300 x 784에 각 점의 분류 이름이 있어야 합니다")
+                    f"런 {run.name}: 임베딩이 {item['shape'][0]} × {item['shape'][1]}이고 라벨이 "
+                    f"{len(labels)}개입니다. 300 × 784에 각 점의 분류 이름이 있어야 합니다")
     done(f"run {run.name} projects 300 test images with their class names.",
          f"런 {run.name}에서 테스트 이미지 300개가 분류 이름과 함께 투영됩니다.")
 
@@ -366,7 +366,7 @@ def check_shirt_curve(runs_dir, run_name):
                     f"from the tutorial's 'Shirt' curve: the labels must be test_label == 6, "
                     f"the predictions test_probs[:, 6]",
                     f"런 {run.name}: 'exercise/Shirt'(임계값 {mine.shape[-1]}개)가 튜토리얼의 "
-                    f"'Shirt' 곡선과 다릅니다: 라벨은 test_label == 6, 예측은 "
+                    f"'Shirt' 곡선과 다릅니다: 라벨은 test_label == 6, 예측 확률은 "
                     f"test_probs[:, 6]이어야 합니다")
     done(f"run {run.name}'s 'exercise/Shirt' is Shirt's PR curve.",
          f"런 {run.name}의 'exercise/Shirt'는 Shirt의 정밀도-재현율 곡선입니다.")
