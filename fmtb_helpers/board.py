@@ -38,10 +38,9 @@ def _move_aside(runs_dir: str | Path, name: str, items: list[Path], whole=False)
     runs = Path(runs_dir).expanduser().resolve()
     archive = runs.with_name(runs.name + "_previous")
     archive.mkdir(exist_ok=True)
-    target, n = archive / f"{name}-{stamp}", 1
-    while target.exists():
+    n = 1
+    while (target := archive / f"{name}-{stamp}{f'-{n}' if n > 1 else ''}").exists():
         n += 1
-        target = archive / f"{name}-{stamp}-{n}"
     if whole:
         shutil.move(items[0], target)
     else:
@@ -105,7 +104,6 @@ def trained_model(runs_dir: str | Path, run_name: str, data_root: str | Path = "
     path = run_dir(runs_dir, run_name)
     if not path.exists():
         from . import model
-
         return model.train_short(runs_dir, run_name, data_root)
     model = path / paths.CHECKPOINT_NAME
     if not model.is_file() or not any(path.glob("events.out.tfevents.*.05")):
@@ -168,16 +166,13 @@ def read_events(path: str | Path, *kinds: str):
 def event_summary(path: str | Path) -> dict[str, dict[str, int]]:
     """What an event file (or a run folder) holds: ``{kind: {tag: count}}``, kinds
     ``scalars``, ``images``, ``histograms``, ``tensors`` (PR curves), ``graph``."""
-    acc = read_events(path)
-    tags = acc.Tags()
+    tags = (acc := read_events(path)).Tags()
     out: dict[str, dict[str, int]] = {}
     for kind, reader in (("scalars", acc.Scalars), ("images", acc.Images),
                          ("histograms", acc.Histograms), ("tensors", acc.Tensors)):
         if tags.get(kind):
             out[kind] = {tag: len(reader(tag)) for tag in sorted(tags[kind])}
-    if tags.get("graph"):
-        out["graph"] = {"graph": 1}
-    return out
+    return out | ({"graph": {"graph": 1}} if tags.get("graph") else {})
 
 
 def print_logged(writer) -> None:

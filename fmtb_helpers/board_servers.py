@@ -46,17 +46,13 @@ def running_servers():
 
 
 def server_records():
-    """TensorBoard's ``manager.get_all()``, which lists its records' folder, then reads each
-    record: a server that ends in between removes its record, and get_all raises
-    FileNotFoundError. Read again then: the next listing no longer has it."""
+    """TensorBoard's ``manager.get_all()``, read again when a server ended between its
+    listing of the records and its reading of them (get_all then raises FileNotFoundError)."""
     from tensorboard import manager
-
-    for attempt in range(10):
-        try:
+    for _ in range(9):
+        with contextlib.suppress(FileNotFoundError):
             return manager.get_all()
-        except FileNotFoundError:
-            if attempt == 9:
-                raise
+    return manager.get_all()
 
 
 def info_dir() -> str:

@@ -15,13 +15,10 @@ class DeviceError(FmtbError, ValueError):
     exit_code = 2
 
 
-def _mps_available() -> bool:
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend and backend.is_available())
-
-
 def available_devices() -> list[str]:
-    present = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
+    mps = getattr(torch.backends, "mps", None)
+    present = {"cpu": True, "cuda": torch.cuda.is_available(),
+               "mps": bool(mps and mps.is_available())}
     return [name for name, here in present.items() if here]
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 def test_auto_and_cpu():
     assert runtime.pick_device("cpu") == torch.device("cpu")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    if not torch.cuda.is_available() and runtime._mps_available():
+    if not torch.cuda.is_available() and "mps" in runtime.available_devices():
         expected = "mps"
     assert runtime.pick_device("auto").type == expected
 
