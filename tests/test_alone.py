@@ -33,21 +33,34 @@ CHOSEN = NOTEBOOKS if EVERY else ["notebooks/06_assess_the_model.ipynb"]
 SHORT = {"05": {"train_subset": 2000}}  # a quick epoch; the defaults otherwise
 
 
+def snapshot(clone: Path) -> Path:
+    """A repository holding this one's last commit, in one commit of its own, as pip's
+    ``git clone --filter=blob:none`` finds GitHub's: not shallow. (From a shallow clone,
+    which cannot filter, git fetches each file in a process of its own: 10 minutes.)"""
+    clone.mkdir()
+    files = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], check=True,
+                           capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(clone)], input=files, check=True)
+    for command in (["init", "-q"], ["add", "-A"],
+                    ["-c", "user.name=fmtb", "-c", "user.email=fmtb@localhost", "commit",
+                     "-q", "-m", "snapshot"]):
+        subprocess.run(["git", "-C", str(clone), *command], check=True)
+    return clone
+
+
 @pytest.fixture(scope="module")
 def alone(tmp_path_factory):
     """The Colab-like environment, a clone of this repository (its last commit) and the
     environment a notebook opened alone runs with: no network but loopback."""
     folder = tmp_path_factory.mktemp("colab")
     python, jupyter = colab.build(folder / "env")
-    clone = folder / "clone"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{ROOT}", str(clone)],
-                   check=True)
+    clone = snapshot(folder / "clone")
     env = {key: value for key, value in os.environ.items()
            if key not in ("PYTHONPATH", "VIRTUAL_ENV", "FMTB_DATA", "FMTB_LANG")}
     env.update({
         "JUPYTER_PATH": str(jupyter), "PYTHONNOUSERSITE": "1",
         "FMTB_REPOSITORY": f"git+file://{clone}", "FMTB_DATA_MIRROR": str(REAL_MIRROR),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_RETRIES": "0",  # PyPI: refused once
         # no network: every address but loopback goes to a port where nothing listens (pip
         # builds the clone with setuptools from this machine's package folder, as Colab
         # builds it with its own)
