@@ -99,11 +99,9 @@ class ModelError(FmtbError):
     """No model of this run's own finished training; the message says what to run."""
 
 
-def trained_model(runs_dir: str | Path, run_name: str, data_root: str | Path = "",
-                  **short) -> Path:
-    """The model notebook 05 trained on this run, if it finished there (a failed 05 moves
-    it aside); on no run at all (this notebook runs alone), a short one trained here
-    (``short``: :func:`fmtb_helpers.model.train_short`'s ``images`` and ``lr``)."""
+def trained_model(runs_dir: str | Path, run_name: str, data_root: str | Path = "", **short):
+    """The model notebook 05 trained on this run, if it finished there (a failed 05 moves it
+    aside); on no run at all (this notebook runs alone), a short one trained here (``short``)."""
     path = run_dir(runs_dir, run_name)
     if not path.exists():
         from . import model

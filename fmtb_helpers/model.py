@@ -61,8 +61,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
 def train_short(runs_dir: str | Path, run_name: str, data_root: str | Path = "",
                 images: int = 6000, lr: float = 0.001) -> Path:
     """05's model for a notebook opened alone, where no 05 ran: the tutorial's loop on
-    the first ``images`` training images at learning rate ``lr``, logged and saved as 05
-    does."""
+    the first ``images`` training images at ``lr``, logged and saved as 05 does."""
     from . import board, data
     from .tutorial import train
 
