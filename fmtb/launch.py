@@ -57,11 +57,14 @@ class Addresses:
 
 def declared_repository(pyproject: Path | None = None) -> str:
     """``[project.urls] Repository`` of the checkout's ``pyproject.toml`` (or of
-    ``pyproject``), or "" where it is absent."""
+    ``pyproject``), or "" where it is absent (outside a checkout too)."""
     import tomllib
 
-    text = (pyproject or ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)["project"].get("urls", {}).get("Repository", "")
+    path = pyproject or ROOT / "pyproject.toml"
+    if not path.is_file():
+        return ""
+    return tomllib.loads(path.read_text(encoding="utf-8"))["project"].get(
+        "urls", {}).get("Repository", "")
 
 
 def addresses(environ=os.environ) -> Addresses:

@@ -117,3 +117,15 @@ def test_the_sites_page_shows_its_own_buttons_not_the_notebooks_cell(tmp_path, m
     assert cell(page, launch.CELL_ID) is None
     assert f'href="{ENGLISH[0].name}" download>' in page.cells[0].source
     assert launch.LABELS["en"]["colab"] in page.cells[0].source
+
+
+def test_one_address_as_pyproject_declares_it_or_none(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n[project.urls]\n'
+                         'Repository = "https://github.com/o/n.git/"\n')
+    assert launch.declared_repository(pyproject) == "https://github.com/o/n.git/"
+    assert launch.declared_repository(tmp_path / "missing.toml") == ""  # not a checkout
+    assert launch.repository("https://github.com/o/n.git/") == "https://github.com/o/n"
+    assert launch.repository("") is None
+    nowhere = launch.Addresses(None, "main", HUB)  # a hub but no repository: no link at all
+    assert launch.markdown("notebooks/01_x.ipynb", "en", nowhere) == ""
