@@ -103,3 +103,9 @@ def test_a_notebook_opened_alone_installs_its_helpers_and_runs(alone, notebook, 
     assert Path(found.stdout.strip()).is_relative_to(folder), found.stdout
     raw = tmp_path / "data" / "FashionMNIST" / "raw"  # the default data_root, ../data
     assert len(list(raw.glob("*-ubyte"))) == 4, said  # fetched from the mirror
+    if copy.name.startswith("06"):  # it trained what 05 would have, and said so, one line each
+        korean = Path(notebook).parent.name == "ko"
+        line = "모델이 없어 05처럼 학습합니다" if korean else "(this notebook runs alone)"
+        runs = [r.name for r in (tmp_path / "runs").iterdir() if (r / "net.pt").is_file()]
+        assert said.count(line) == 2 and sorted(runs) == [
+            "fashion_mnist_experiment_1", "fashion_mnist_experiment_1_lr0.01"], (said, runs)
