@@ -57,10 +57,11 @@ ray: dev
 lint: dev
 	$(BIN)/ruff check .
 
-# A notebook opened alone, as Colab opens it, in a Colab-like environment without fmtb,
-# offline (tests/test_alone.py; FMTB_ALONE=all for all twelve). Not yet in make test.
+# Every notebook opened alone, as Colab opens it, in a Colab-like environment without
+# fmtb, offline: all twelve, both editions (tests/test_alone.py; 8 to 12 minutes).
+# make test runs one of them, 06 in English, the notebook that needs most from the others.
 alone: dev
-	$(PYTEST) -p no:cacheprovider -m alone tests -q
+	$(PYTEST) -p no:cacheprovider tests/test_alone.py -q --durations=12
 
 # The tests without kernels, servers or a browser: seconds, not minutes.
 unit: dev

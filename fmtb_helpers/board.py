@@ -98,13 +98,13 @@ class ModelError(FmtbError):
     """No model of this run's own finished training; the message says what to run."""
 
 
-def trained_model(runs_dir: str | Path, run_name: str, data_root: str | Path = "") -> Path:
-    """The model notebook 05 trained on this run, if it finished there (a failed 05 moves
-    it aside); on no run at all (this notebook runs alone), a short one trained here."""
+def trained_model(runs_dir: str | Path, run_name: str, data_root: str | Path = "", **short):
+    """The model notebook 05 trained on this run, if it finished there (a failed 05 moves it
+    aside); on no run at all (this notebook runs alone), a short one trained here (``short``)."""
     path = run_dir(runs_dir, run_name)
     if not path.exists():
         from . import model
-        return model.train_short(runs_dir, run_name, data_root)
+        return model.train_short(runs_dir, run_name, data_root, **short)
     model = path / paths.CHECKPOINT_NAME
     if not model.is_file() or not any(path.glob("events.out.tfevents.*.05")):
         missing = paths.CHECKPOINT_NAME if not model.is_file() else "logs of notebook 05"

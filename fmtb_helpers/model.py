@@ -59,23 +59,23 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
 
 
 def train_short(runs_dir: str | Path, run_name: str, data_root: str | Path = "",
-                images: int = 6000) -> Path:
-    """05's model for a notebook opened alone, where no 05 ran: the tutorial's loop on
-    the first ``images`` training images, logged and saved as 05 does."""
+                images: int = 6000, lr: float = 0.001) -> Path:
+    """05's model where no 05 ran (a notebook opened alone), trained and saved as 05 does."""
     from . import board, data
     from .tutorial import train
 
     print(say(f"Run {run_name} has no trained model (this notebook runs alone): training one "
-              f"as notebook 05 does, on the first {images:,} training images only",
-              f"런 {run_name}에 모델이 없어 05처럼 학습합니다(처음 {images:,}장만)"), flush=True)
+              f"as notebook 05 does, lr={lr}, on the first {images:,} training images only",
+              f"런 {run_name}에 모델이 없어 05처럼 학습합니다(lr={lr}, 처음 {images:,}장만)"))
     trainset, testset = data.load_datasets(data_root, in_memory=True)
     loader, _ = data.make_loaders(trainset, testset, 4, train_subset=images, in_memory=True)
     net = Net()
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
-    writer = board.notebook_writer(runs_dir, run_name, "05")
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    writer, threads = board.notebook_writer(runs_dir, run_name, "05"), torch.get_num_threads()
+    torch.set_num_threads(1)  # as 05 trains: one thread is fastest for batches of 4
     with contextlib.redirect_stdout(io.StringIO()):  # the loop's own "Finished Training"
         train(net, loader, nn.CrossEntropyLoss(), optimizer, writer, log_every=len(loader) // 10)
     writer.close()
-    return save_checkpoint(net, board.run_dir(runs_dir, run_name) / CHECKPOINT_NAME, lr=0.001,
+    torch.set_num_threads(threads)
+    return save_checkpoint(net, board.run_dir(runs_dir, run_name) / CHECKPOINT_NAME, lr=lr,
                            momentum=0.9, epochs=1, batch_size=4, train_subset=images)
-

@@ -26,10 +26,7 @@ from pathlib import Path
 import nbformat
 from mdit_py_plugins.anchors.index import slugify
 
-from fmtb import folders
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import launch  # noqa: E402  (site/launch.py, beside this file)
+from fmtb import folders, launch
 
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
@@ -94,10 +91,11 @@ def is_tensorboard_frame(output) -> bool:
 
 
 def buttons(path: Path, lang: str, where: launch.Addresses) -> str:
-    """The launch buttons (site/launch.py): Colab, Binder, the class's hub, download, source;
+    """The launch buttons (fmtb/launch.py): Colab, Binder, the class's hub, download, source;
     each in the page's language, each address one the build knows."""
     out = []
-    for kind, label, href in launch.links(path.relative_to(ROOT).as_posix(), lang, where):
+    stored = path.relative_to(ROOT).as_posix()
+    for kind, label, href in launch.links(stored, lang, where, download=path.name):
         extra = " download" if kind == "download" else ""
         out.append(f'<a class="fmtb-button fmtb-{kind}" href="{html.escape(href)}"{extra}>'
                    f'{html.escape(label)}</a>')
@@ -106,9 +104,10 @@ def buttons(path: Path, lang: str, where: launch.Addresses) -> str:
 
 
 def site_copy(path: Path, lang: str, where: launch.Addresses):
-    """The notebook as its page shows it: the launch buttons and a links line below its
-    title, no dead frame."""
+    """The notebook as its page shows it: the launch buttons (in place of the notebook's
+    own, md-launch) and a links line below its title, no dead frame."""
     nb = nbformat.read(path, as_version=4)
+    nb.cells = [cell for cell in nb.cells if cell.get("id") != launch.CELL_ID]
     other = (ROOT / "notebooks" / path.name if lang == "ko"
              else ROOT / "notebooks" / "ko" / path.name)
     words = WORDS[lang]

@@ -5,8 +5,10 @@ JupyterLab; with a Jupyter kernel of its own.
 
 The packages are not installed again (torch alone is 5 GB): each distribution of that
 closure, as this environment has it, is linked into a folder that the new environment's
-only ``.pth`` file names. A notebook run in that kernel sees exactly those packages, plus
-what it installs itself with ``%pip``, which goes into the new environment.
+only ``.pth`` file names, and its console scripts (``tensorboard``, ``jupyter``, ...) are
+written into the new environment's ``bin``, as pip writes them, so that ``%tensorboard``
+finds its ``tensorboard`` as in Colab. A notebook run in that kernel sees exactly those
+packages, plus what it installs itself with ``%pip``, which goes into the new environment.
 """
 from __future__ import annotations
 
@@ -46,6 +48,14 @@ def closure(names=PREINSTALLED) -> dict[str, metadata.Distribution]:
     return found
 
 
+def write_script(path: Path, python: Path, entry: metadata.EntryPoint) -> None:
+    """A console script as pip writes one: ``python`` runs ``entry``'s function."""
+    function = entry.attr or ""
+    path.write_text(f"#!{python}\nimport sys\nfrom {entry.module} import "
+                    f"{function.split('.')[0]}\nsys.exit({function}())\n")
+    path.chmod(0o755)
+
+
 def build(folder: Path) -> tuple[Path, Path]:
     """The environment in ``folder``: its python, and a folder of kernel specs holding
     its kernel, ``colab`` (for ``JUPYTER_PATH``)."""
@@ -65,6 +75,9 @@ def build(folder: Path) -> tuple[Path, Path]:
     own = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
                           "['purelib'])"], capture_output=True, text=True, check=True)
     Path(own.stdout.strip(), "colab-preinstalled.pth").write_text(f"{site}\n")
+    for dist in dists.values():
+        for entry in dist.entry_points.select(group="console_scripts"):
+            write_script(venv / "bin" / entry.name, python, entry)
     kernels = folder / "jupyter" / "kernels" / "colab"
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(json.dumps({

@@ -105,3 +105,23 @@ def test_an_unwritable_folder_is_named(tmp_path):
     (tmp_path / "run").write_text("a file where the run folder should be")
     with pytest.raises(model.CheckpointError, match=str(tmp_path / "run")):
         model.save_checkpoint(Net(), tmp_path / "run" / "net.pt")
+
+
+def test_a_notebook_opened_alone_trains_a_short_model_as_05_does(tmp_path, real_data_root,
+                                                                  monkeypatch, capsys):
+    """06 opened alone (no 05 before it): a short model, in one thread as 05 trains (the
+    fastest for batches of 4, by far on a busy machine), logged and saved as 05 does."""
+    from fmtb_helpers import board, tutorial
+
+    seen, loop = [], tutorial.train
+    monkeypatch.setattr(tutorial, "train", lambda *a, **k: (
+        seen.append(torch.get_num_threads()), loop(*a, **k)))
+    torch.set_num_threads(2)
+    path = model.train_short(tmp_path / "runs", "exp_lr0.01", real_data_root, images=40, lr=0.01)
+    assert seen == [1] and torch.get_num_threads() == 2  # one thread for the loop only
+    _, meta = model.load_checkpoint(path)
+    assert meta == {"lr": 0.01, "momentum": 0.9, "epochs": 1, "batch_size": 4,
+                    "train_subset": 40}
+    assert board.trained_model(tmp_path / "runs", "exp_lr0.01") == path  # with 05's logs
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1 and "(this notebook runs alone)" in said and "40 " in said

@@ -247,8 +247,8 @@ def test_the_repository_address_is_filled_in_from_one_place(tmp_path):
     for path in NOTEBOOKS[:6]:
         shutil.copy(path, tmp_path)
     shutil.copy(ROOT / "notebooks/ko/translations.json", tmp_path / "ko")
-    url = "https://example.org/fmtb.git"
-    assert len(repository.fill(tmp_path, url)) == 6
+    url = "https://example.org/fmtb"  # written as every address is built from it: no .git
+    assert len(repository.fill(tmp_path, url + ".git")) == 6
     assert repository.fill(tmp_path, url) == []  # already there
     written = translate.generate(tmp_path)
     for path, text in written.items():
