@@ -586,8 +586,8 @@ def korean_texts() -> dict[str, str]:
     for path in sorted((ROOT / "fmtb_helpers").glob("*.py")):
         if path.name != "tutorial.py":  # generated from the English cells
             texts[f"fmtb_helpers/{path.name}"] = "\n".join(hangul_literals(path))
-    for name in ("build.py", "launch.py"):  # the web edition's Korean words
-        texts[f"site/{name}"] = "\n".join(hangul_literals(ROOT / "site" / name))
+    for name in ("site/build.py", "fmtb/launch.py"):  # the launch buttons' Korean words
+        texts[name] = "\n".join(hangul_literals(ROOT / name))
     return texts
 
 

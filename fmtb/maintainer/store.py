@@ -47,14 +47,19 @@ def execute_in_place(path: str | Path, timeout: int = 1800) -> float:
 
 def open_run(notebook: str | Path) -> Path:
     """Open the run ``notebook`` (01) logs to, as ``fmtb run`` does: an earlier run
-    of that name is moved aside here, so the stored output is a first run's."""
+    of that name, and the exercises' side runs beside it, are moved aside here, so the
+    stored output is a first run's."""
     from fmtb_helpers import board
 
     from .. import params
+    from ..report import SIDE_RUNS
 
     notebook = Path(notebook)
     declared = params.declared(notebook)
     runs_dir = (notebook.parent / declared["runs_dir"]).resolve()
+    for side in SIDE_RUNS:
+        if (runs_dir / (declared["run_name"] + side)).is_dir():
+            board.start_run(runs_dir, declared["run_name"] + side)
     return board.start_run(runs_dir, declared["run_name"])
 
 
