@@ -40,7 +40,8 @@ run: setup
 # named at the end.
 test: dev lint
 	$(PYTEST) -p no:cacheprovider -m unit tests -x -q
-	$(PYTEST) -p no:cacheprovider -n 2 --dist loadgroup -m "not unit and not alone" -x -q \
+	$(PYTEST) -p no:cacheprovider -n 2 --dist loadgroup --no-loadscope-reorder \
+	    -m "not unit and not alone" -x -q \
 	    --durations=15 --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks notebooks/ko
 

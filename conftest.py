@@ -35,6 +35,14 @@ def pytest_unconfigure(config):
     _scope.close()
 
 
+# The longest groups (CI's --durations, 2026-12-06: the site's build and crawl ~5 min,
+# nbval ~4, the series' users ~3, the sweeps, the walk-through) start first, so that
+# neither worker is left alone with a long one at the end (make test passes
+# --no-loadscope-reorder: xdist would otherwise order the groups by their number of tests).
+LONGEST_FIRST = ("test_site", "notebooks", "series", "test_sweep", "test_ray_sweep",
+                 "test_walkthrough", "test_class", "test_report", "test_alone")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     modules = {}
@@ -50,3 +58,10 @@ def pytest_collection_modifyitems(config, items):
         for item in module:
             if not item.get_closest_marker("xdist_group"):  # a group the test names wins
                 item.add_marker(pytest.mark.xdist_group(group))
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(group_of(item), len(rank)))  # stable: in order
+
+
+def group_of(item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
