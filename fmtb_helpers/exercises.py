@@ -170,7 +170,7 @@ def check_sixteen_test_images(runs_dir, run_name):
         raise wrong(f"run {run.name}: {tag!r} is {image.width} x {image.height} pixels; a 4 x 4 "
                     f"grid of 28-pixel images is {GRID_16} x {GRID_16}: 16 images, nrow=4",
                     f"런 {run.name}: {tag!r}는 {image.width} × {image.height} 픽셀입니다. 28픽셀 "
-                    f"이미지의 4 × 4 그리드는 {GRID_16} × {GRID_16}입니다: 이미지 16개, nrow=4")
+                    f"이미지의 4 × 4 그리드는 {GRID_16} × {GRID_16}입니다: 이미지 16장, nrow=4")
     done(f"run {run.name} shows a 4 x 4 grid under {tag!r}.",
          f"런 {run.name}의 {tag!r}에 4 × 4 그리드가 있습니다.")
 
@@ -188,7 +188,7 @@ def check_sixteen_labels(runs_dir, run_name):
                     f"{', 분류가 아닌 것: ' + ', '.join(unknown[:3]) if unknown else ''}. "
                     f"쉼표로 구분한 분류 이름 16개여야 합니다")
     done(f"run {run.name} names the 16 images' classes.",
-         f"런 {run.name}에 이미지 16개의 분류가 있습니다.")
+         f"런 {run.name}에 이미지 16장의 분류가 있습니다.")
 
 
 # --- 03 --------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def check_test_embedding(runs_dir, run_name):
                     f"런 {run.name}: 임베딩이 {item['shape'][0]} × {item['shape'][1]}이고 라벨이 "
                     f"{len(labels)}개입니다. 300 × 784에 각 점의 분류 이름이 있어야 합니다")
     done(f"run {run.name} projects 300 test images with their class names.",
-         f"런 {run.name}에서 테스트 이미지 300개가 분류 이름과 함께 투영됩니다.")
+         f"런 {run.name}에서 테스트 이미지 300장이 분류 이름과 함께 투영됩니다.")
 
 
 def check_most_common_class(runs_dir, run_name):
@@ -325,7 +325,7 @@ def check_second_run(runs_dir, run_name):
         raise wrong(f"run {run.name}: 'training loss' has {n} steps; log at least 3 "
                     f"(log_every=100 on 2000 images)",
                     f"런 {run.name}: 'training loss'에 단계가 {n}개 있습니다. 3개 이상 기록하십시오"
-                    f"(이미지 2,000개에 log_every=100)")
+                    f"(이미지 2,000장에 log_every=100)")
     if not (run / "net.pt").is_file():
         raise wrong(f"run {run.name} has no net.pt: save the model with model.save_checkpoint",
                     f"런 {run.name}에 net.pt가 없습니다: model.save_checkpoint로 모델을 "

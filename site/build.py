@@ -46,8 +46,8 @@ WORDS = {
     "ko": {"launch": "이 노트북 열기", "setup": "실행 준비",
            "other": "English", "board": (
                "노트북을 실행하면 여기에 TensorBoard가 그대로 나타납니다. 학습자의 컴퓨터에서 "
-               "도는 서버를 보여주는 것이라 웹 페이지에서는 볼 수 없으므로, 기본 설정으로 실행한 "
-               "뒤의 화면을 아래 스크린숏으로 대신합니다.")},  # Korean is not set in italics
+               "실행되는 서버를 보여주는 것이라 웹 페이지에서는 볼 수 없으므로, 기본 설정으로 "
+               "실행한 뒤의 화면을 아래 스크린숏으로 대신합니다.")},  # Korean is not set in italics
 }
 SKIP_DIRS = {".git", ".venv", "build", "data", "runs", "node_modules"}
 

@@ -550,6 +550,17 @@ AUXILIARY = re.compile(
     r"|가[고며면]|갈 |갑니|놓|놨|버리|버립|버린|버렸|내[고는다면며]|냅|낸|낼)")
 # A comment that ends in 음슴체 (-함, -됨, -음, -김 …) inside 합니다체 cells.
 EUMSEUM = re.compile(r"(?:음|함|됨|김|춤|름|짐|줌|둠|봄|옴|냄|킴)[.)]*$")
+# An image counted with 개 ("16개 이미지", "이미지 300개"): the glossary counts them in 장.
+IMAGES_IN_개 = re.compile(
+    r".{0,12}(?:\d[\d,]*개의? ?(?:학습 |테스트 )?이미지|이미지 \d[\d,]*개).{0,6}")
+
+
+def half_question(comment: str) -> bool:
+    """A comment ending in -ㄹ지 ("몇 번 반복할지", "옮길지(…)"), half a question, where a
+    noun phrase or -ㅂ니다 is the rule."""
+    comment = re.sub(r"\s*\([^()]*\)$", "", comment.strip())
+    return (len(comment) >= 2 and comment[-1] == "지" and HANGUL.match(comment[-2])
+            and (ord(comment[-2]) - 0xAC00) % 28 == 8)  # a syllable ending in ㄹ
 # Numbers of four digits or more take a comma (1,000), but for years, dates, code and
 # the seed's own sentences, kept word for word.
 SEED_NUMBERS = ["2000번 반복할 때마다", "1000 배치마다", "3000번 반복하기만",
@@ -567,10 +578,28 @@ def hangul_literals(path: Path) -> list[str]:
     return found
 
 
+def own_words(text: str) -> str:
+    """A page's own words, without what it quotes: a table's column headed 튜토리얼…
+    (the tutorial's words, kept as the tutorial writes them), code spans (the words a
+    glossary rules out) and "quoted" spans."""
+    lines, dropped = [], None
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cols = line.strip().strip("|").split("|")
+            if dropped is None:  # a table's heading row
+                dropped = next((i for i, c in enumerate(cols)
+                                if c.strip().startswith("튜토리얼")), -1)
+            line = "|" + "|".join(c for i, c in enumerate(cols) if i != dropped) + "|"
+        else:
+            dropped = None
+        lines.append(line)
+    return re.sub(r'"[^"\n]*"|`[^`\n]*`', "", "\n".join(lines))
+
+
 def korean_texts() -> dict[str, str]:
     """Every Korean text of the project, by where it is: the Korean notebooks, their
-    exercises, README.ko.md, docs/ko (but the glossary and the departures, which quote
-    the words they rule out), the helpers' Korean messages and the web edition's."""
+    exercises, README.ko.md, docs/ko (the glossary and the departures without what they
+    quote: own_words), the helpers' Korean messages and the web edition's."""
     import yaml
 
     texts = {p.name: "\n".join(c.source for c in load(p).cells) for p in KOREAN}
@@ -581,8 +610,9 @@ def korean_texts() -> dict[str, str]:
             if "ko" in (c.get("markdown") or c.get("code")))
     texts["README.ko.md"] = (ROOT / "README.ko.md").read_text(encoding="utf-8")
     for path in sorted(DOCS_KO.glob("*.md")):
-        if path not in (GLOSSARY, DEPARTURES):
-            texts[f"docs/ko/{path.name}"] = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        quoting = path in (GLOSSARY, DEPARTURES)
+        texts[f"docs/ko/{path.name}"] = own_words(text) if quoting else text
     for path in sorted((ROOT / "fmtb_helpers").glob("*.py")):
         if path.name != "tutorial.py":  # generated from the English cells
             texts[f"fmtb_helpers/{path.name}"] = "\n".join(hangul_literals(path))
@@ -639,6 +669,14 @@ def test_the_glossary_catches_what_it_is_for():
     assert not EUMSEUM.search("CPU로 옮깁니다") and not EUMSEUM.search("헬퍼 함수")
     assert BARE_NUMBER.search("이미지 1000장") and not BARE_NUMBER.search("이미지 1,000장")
     assert not BARE_NUMBER.search("1970년부터") and not BARE_NUMBER.search("2026-12-03")
+    assert IMAGES_IN_개.search("처음 16개 이미지를") and IMAGES_IN_개.search("이미지 16개의")
+    assert IMAGES_IN_개.search("처음 2,000개의 학습 이미지")
+    assert not IMAGES_IN_개.search("이미지 16장")
+    assert half_question("# 몇 미니배치마다 기록할지") and half_question("# 반복할지(에폭 수)")
+    assert not half_question("# 기록 간격(미니배치 수)") and not half_question("# 학습합니다")
+    table = ('| 노트북 | 튜토리얼의 문장 | 한국어판 |\n|---|---|---|\n'
+             '| 05 | 예측이 | "예측이" 결과 |')
+    assert own_words(table) == "| 노트북 | 한국어판 |\n|---|---|\n| 05 |  결과 |"
 
 
 def test_auxiliary_verbs_are_attached():
@@ -658,6 +696,7 @@ def test_comments_are_in_the_same_style_as_the_prose():
         if not HANGUL.search(comment) or any(s in comment for s in seed_own):
             continue
         assert not EUMSEUM.search(comment), f"a comment in 음슴체: {comment!r}"
+        assert not half_question(comment), f"a comment ending in -ㄹ지: {comment!r}"
 
 
 def test_no_eumseumche_in_the_prose():
@@ -715,6 +754,18 @@ def test_predictions_are_예측_결과():
     for where, text in notebook_prose_and_comments().items():
         found = bare.findall(text)
         assert not found, f"{where}: {found}; the glossary says 예측 결과"
+
+
+def test_images_are_counted_in_장():
+    """The glossary's row: an image is counted in 장 ("이미지 16장", "처음 300장"), but in
+    the tutorial's sentences, kept word for word (its exceptions)."""
+    exceptions = next(e for word, _, e in glossary_rows() if word.startswith("장"))
+    assert exceptions
+    for where, text in notebook_prose_and_comments().items():
+        for exception in exceptions:
+            text = text.replace(exception, "")
+        found = IMAGES_IN_개.findall(text)
+        assert not found, f"{where}: {found}; count images in 장"
 
 
 def test_the_multiplication_sign_is_spaced():
