@@ -86,7 +86,8 @@ screenshots: dev
 	    -p train_subset 12000 --out build/executed/screenshots-sweep -q
 	$(BIN)/python -m fmtb.maintainer.screenshots docs/img build/screenshots-sweep/sweep_1
 
-# The seed script, the training floor and `fmtb run` side by side (about 3 minutes).
+# The seed script, the training floor and `fmtb run` side by side, three rounds, the
+# ratios' medians (about 12 minutes; --rounds N: python -m fmtb.maintainer.bench --help).
 bench: dev
 	$(BIN)/python -m fmtb.maintainer.bench
 
