@@ -35,13 +35,12 @@ run: setup
 	$(BIN)/fmtb run --lang $(EDITION)
 
 # The unit layer first (seconds: a broken build stops there), then the rest (kernels,
-# servers, Ray, the browser) with strict nbval of both editions, on three workers
-# (pytest-xdist; on two cores, much of it waits for servers, kernels and the browser): a
-# module (or the notebooks of nbval) runs whole on one worker (conftest.py). The slowest
-# are named at the end.
+# servers, Ray, the browser) with strict nbval of both editions, on two workers: a module
+# (or the notebooks of nbval) runs whole on one worker (conftest.py); the slowest are
+# named at the end.
 test: dev lint
 	$(PYTEST) -p no:cacheprovider -m unit tests -x -q
-	$(PYTEST) -p no:cacheprovider -n 3 --dist loadgroup --no-loadscope-reorder \
+	$(PYTEST) -p no:cacheprovider -n 2 --dist loadgroup --no-loadscope-reorder \
 	    -m "not unit and not alone" -x -q \
 	    --durations=15 --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks notebooks/ko

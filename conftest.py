@@ -6,7 +6,7 @@ get a private TMPDIR (the one ``fmtb sweep`` gives its kernels,
 ``fmtb.scratch.own_tmpdir``), so at the end exactly their servers are found and
 stopped; a learner's own servers are left alone.
 
-``make test`` runs its layers on workers (pytest-xdist, ``--dist loadgroup``):
+``make test`` runs the slow layer on two workers (pytest-xdist, ``--dist loadgroup``):
 each test module is one group, run on one worker in its order; the notebooks checked
 by nbval are one group (both editions write the same run, in order); the modules that
 share the session's ``series`` are one group, so it runs once.
@@ -37,7 +37,7 @@ def pytest_unconfigure(config):
 
 # The longest groups (CI's --durations, 2026-12-06: the site's build and crawl ~5 min,
 # nbval ~4, the series' users ~3, the sweeps, the walk-through) start first, so that
-# no worker is left alone with a long one at the end (make test passes
+# neither worker is left alone with a long one at the end (make test passes
 # --no-loadscope-reorder: xdist would otherwise order the groups by their number of tests).
 LONGEST_FIRST = ("test_site", "notebooks", "series", "test_sweep", "test_ray_sweep",
                  "test_walkthrough", "test_class", "test_report", "test_alone")

@@ -1,4 +1,4 @@
-"""make test runs its layers on workers (pytest-xdist, ``--dist loadgroup``) in the
+"""make test's slow layer runs on two workers (pytest-xdist, ``--dist loadgroup``) in the
 groups the root conftest.py gives: a module whole on one worker, the notebooks nbval checks
 on one worker in their order. A small session of its own shows that the groups hold, with
 the installed pytest and xdist (pytest 9.2 broke them: pyproject.toml says how)."""
