@@ -8,23 +8,35 @@ STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: alone setup dev data run test lint unit kernel ray notebooks screenshots bench bench-sweep bench-memory site clean
+.PHONY: alone setup dev dev-packages data run test lint unit kernel ray notebooks screenshots bench bench-sweep bench-memory site clean
 
 # the learner's environment: the core dependencies and the data
-setup: $(STAMP) data
+setup: $(STAMP)
+	$(BIN)/fmtb data
 
-# the contributor's: the learner's, plus .[dev] (tests, linter, Ray, Sphinx, Playwright)
-dev: $(DEV) data
+# the contributor's: the learner's, plus .[dev] (tests, linter, Ray, Sphinx, Playwright),
+# in one pip install
+dev: $(DEV)
+	$(BIN)/fmtb data
+
+# the contributor's packages alone, without the data (.ci/run: while apt-get installs)
+dev-packages: $(DEV)
+
+# --no-compile: Python compiles what is imported when it is first imported, not the
+# whole of torch, Ray and JupyterLab at install (pip's byte-compiling took ~40 s)
+PIP := $(BIN)/python -m pip install -q --no-compile
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(PIP) -e .
 	touch $(STAMP)
 
-$(DEV): $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(DEV)
+$(DEV): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(PIP) -e '.[dev]'
+	touch $(STAMP) $(DEV)
 
 data: $(STAMP)
 	$(BIN)/fmtb data
@@ -35,11 +47,11 @@ run: setup
 	$(BIN)/fmtb run --lang $(EDITION)
 
 # The unit layer first (seconds: a broken build stops there), then the rest (kernels,
-# servers, Ray, the browser) with strict nbval of both editions, on two workers: a module
-# (or the notebooks of nbval) runs whole on one worker (conftest.py); the slowest are
+# servers, Ray, the browser) with strict nbval of both editions; both on two workers, a
+# module (or the notebooks of nbval) whole on one worker (conftest.py); the slowest are
 # named at the end.
 test: dev lint
-	$(PYTEST) -p no:cacheprovider -m unit tests -x -q
+	$(PYTEST) -p no:cacheprovider -n 2 --dist loadgroup -m unit tests -x -q
 	$(PYTEST) -p no:cacheprovider -n 2 --dist loadgroup --no-loadscope-reorder \
 	    -m "not unit and not alone" -x -q \
 	    --durations=15 --nbval --nbval-current-env \
@@ -51,7 +63,7 @@ kernel: setup
 
 # Ray, for fmtb sweep --engine ray (make dev installs it too, for the tests).
 ray: dev
-	$(BIN)/python -m pip install -q -e '.[ray]'
+	$(PIP) -e '.[ray]'
 
 # ruff, configured in pyproject.toml (the notebooks are not linted: their code is the
 # tutorial's). make test runs it first, so a new finding fails CI.

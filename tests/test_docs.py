@@ -339,7 +339,9 @@ def commands(page: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("korean, english, compared", KOREAN_PAGES, ids=lambda x: str(x))
+# the ids sorted: the same in every worker (a set's order is not)
+@pytest.mark.parametrize("korean, english, compared", KOREAN_PAGES,
+                         ids=lambda x: "+".join(sorted(x)) if isinstance(x, set) else x)
 def test_the_korean_pages_are_in_step_with_the_english_ones(korean, english, compared):
     ko, en = ROOT / korean, ROOT / english
     if "sections" in compared:

@@ -1,6 +1,7 @@
 """Every picture the notebooks or the README show, read back with tesseract: it must
 contain the tags its caption names (in backticks) and no path of the machine or
 build folder it was taken on."""
+import os
 import re
 import shutil
 import subprocess
@@ -45,8 +46,11 @@ def read_back(picture: Path, tmp_path: Path) -> str:
     big = tmp_path / "big.png"
     with Image.open(picture) as image:
         image.convert("L").resize((image.width * 2, image.height * 2)).save(big)
+    # one OpenMP thread: tesseract's own threads spin and made each picture take ~4 s
+    # (0.8 s on one) beside the other test worker (make test)
     return subprocess.run(["tesseract", str(big), "-", "--psm", "11"], capture_output=True,
-                          text=True, check=True).stdout
+                          text=True, check=True,
+                          env={**os.environ, "OMP_THREAD_LIMIT": "1"}).stdout
 
 
 def test_every_picture_exists_and_names_its_tags():
