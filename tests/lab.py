@@ -56,7 +56,7 @@ class Lab(maintainer_lab.Lab):
         path = self.root / "notebooks" / notebook
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            page.wait_for_timeout(2000)
+            page.wait_for_timeout(1000)
             state = self.api("GET", f"api/kernels/{self.kernel_of(notebook)}")
             if state["execution_state"] != "idle":
                 continue

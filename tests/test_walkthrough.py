@@ -167,7 +167,7 @@ def test_walk_through_the_series(lab, page, name):
     with urllib.request.urlopen(f"{lab.url}proxy/{port}/data/runs?token={lab.token}",
                                 timeout=30) as resp:
         assert RUN in json.loads(resp.read())
-    page.wait_for_timeout(4000)  # the frame draws its dashboard
+    page.wait_for_timeout(2000)  # the frame draws its dashboard (for the screenshot)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"walkthrough_{name}.png"))
 
