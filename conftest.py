@@ -35,12 +35,15 @@ def pytest_unconfigure(config):
     _scope.close()
 
 
-# The longest groups (CI's --durations, 2026-12-06: the site's build and crawl ~5 min,
-# nbval ~4, the series' users ~3, the sweeps, the walk-through) start first, so that
-# neither worker is left alone with a long one at the end (make test passes
-# --no-loadscope-reorder: xdist would otherwise order the groups by their number of tests).
-LONGEST_FIRST = ("test_site", "notebooks", "series", "test_sweep", "test_ray_sweep",
-                 "test_walkthrough", "test_class", "test_report", "test_alone")
+# The groups, longest first (their minutes on two busy workers, a fresh clone's make
+# test, 2026-12-06: nbval 4, the series' users 4, the walk-through 4, Ray 3, the site 2.5,
+# the local sweeps 2), then the shorter ones: each worker takes the next group when it
+# is free, so the short ones even out the end (xdist would otherwise order the groups by
+# their number of tests: make test passes --no-loadscope-reorder). The walk-through and
+# Ray wait on servers more than they compute: started early, they run beside the others.
+LONGEST_FIRST = ("notebooks", "series", "test_walkthrough", "test_ray_sweep", "test_site",
+                 "test_sweep", "test_class", "test_notebooks_refuse", "test_teaching",
+                 "test_alone", "test_remote", "test_pictures", "test_board", "test_signals")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

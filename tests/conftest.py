@@ -77,11 +77,14 @@ def real_data_root():
 
 @pytest.fixture(scope="session")
 def series(tmp_path_factory, real_data_root):
-    """The whole series on a small training subset: ``(base folder, CompletedProcess)``;
-    the run is ``base/runs/fashion_mnist_experiment_1``; what it started carries
-    ``SERIES_MARK`` (see ``support.processes_marked``)."""
+    """The whole series on a small training subset, its images read through the
+    tutorial's torchvision dataset and DataLoader (``in_memory`` False; the stored
+    notebooks, nbval and the walk-through take the default, in memory):
+    ``(base folder, CompletedProcess)``; the run is ``base/runs/fashion_mnist_experiment_1``;
+    what it started carries ``SERIES_MARK`` (see ``support.processes_marked``)."""
     base = tmp_path_factory.mktemp("series")
     proc = fmtb("run", "--runs-dir", str(base / "runs"), "--out", str(base / "out"),
+                "-p", "in_memory", "False",
                 "-p", "train_subset", str(SUBSET), "-p", "log_every", str(LOG_EVERY),
                 "-p", "n_features", str(N_FEATURES),
                 "-p", "eval_images", str(EVAL_IMAGES), "-q", env={MARK: SERIES_MARK})
