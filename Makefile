@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 PYTEST := $(BIN)/python -m pytest
+# Python writes the bytecode of what it compiles (fmtb's modules, the tests as pytest
+# rewrites them) for the next process to read, where the shell had said not to
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: alone setup dev dev-packages data run test lint unit kernel ray notebooks screenshots bench bench-sweep bench-memory site clean
 
