@@ -135,8 +135,9 @@ def test_bad_grids_are_refused_in_one_line(args, words, tmp_path):
 def _tree(folder: Path) -> set[Path]:
     """What is under ``folder``, but what other tests write in build/ while a sweep runs
     beside them on make test's other worker (screenshots, the web edition)."""
-    def others(name: str) -> bool:  # site/build.py writes build/site*
-        return name.startswith("site") or name in ("screenshots", "frame-missing.png")
+    def others(name: str) -> bool:  # site/build.py: build/site*, and MyST-NB's outputs
+        return name.startswith("site") or name in ("jupyter_execute", "screenshots",
+                                                   "frame-missing.png")
 
     return {p for p in folder.rglob("*") if not others(p.relative_to(folder).parts[0])
             } if folder.is_dir() else set()
