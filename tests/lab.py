@@ -37,7 +37,15 @@ class Lab(maintainer_lab.Lab):
         return session["kernel"]["id"]
 
     def open(self, page, notebook: str) -> None:
-        page.goto(f"{self.url}lab/tree/notebooks/{notebook}?token={self.token}")
+        """Open ``notebooks/<notebook>`` as a learner does: the first by its address, the
+        next from the file browser of the JupyterLab already open (an address loads
+        JupyterLab again, and with it every notebook open so far, frames and all)."""
+        if page.url.startswith(f"{self.url}lab"):
+            page.locator(".jp-DirListing-item", has_text=notebook).dblclick()
+        else:
+            page.goto(f"{self.url}lab/tree/notebooks/{notebook}?token={self.token}")
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current",
+                     has_text=notebook).wait_for(timeout=90000)
         page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.wait_for(
             timeout=90000)
         deadline = time.monotonic() + 90
@@ -48,6 +56,12 @@ class Lab(maintainer_lab.Lab):
                 return
             page.wait_for_timeout(500)
         raise TimeoutError(f"no idle kernel for {notebook}")
+
+    def close(self, page, notebook: str) -> None:
+        """Close ``notebook``'s tab (its kernel goes on running, as the learner left it)."""
+        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=notebook)
+        tab.locator(".lm-TabBar-tabCloseIcon").click()
+        tab.wait_for(state="detached", timeout=30000)
 
     def run_all(self, page, notebook: str, timeout: float = 600) -> dict:
         """Run All Cells, wait until every cell has run, save; the saved notebook."""

@@ -1,5 +1,6 @@
 """The learner's path, in a real JupyterLab and Chromium: the six notebooks of a fresh
-copy opened one after another, Run All in each, kernels left running. Each frame's
+copy opened one after another from the file browser, Run All in each, each closed
+when done with its kernel left running. Each frame's
 own server must show that section's data; the server outlives an interrupt and a
 restart of the kernel that started it; running 05 again leaves one copy of its data.
 
@@ -170,6 +171,7 @@ def test_walk_through_the_series(lab, page, name):
     page.wait_for_timeout(2000)  # the frame draws its dashboard (for the screenshot)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"walkthrough_{name}.png"))
+    lab.close(page, f"{name}.ipynb")  # done with it; its kernel and server run on
 
 
 def test_server_outlives_an_interrupt_and_a_restart_of_01s_kernel(lab):
