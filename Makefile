@@ -25,9 +25,11 @@ dev-packages: $(DEV)
 
 # uv installs what pip would, unpacking on every core: the contributor's packages in
 # 21 s against pip's 87 s (2026-12-06). It reads its own configuration, not pip's: the
-# constraints pip's names (this machine's: the torch on its disk) are passed on.
+# constraints pip's names (this machine's: the torch on its disk) are passed on, and it
+# trusts the system's certificates, as pip does (a registry behind a local authority).
 CONSTRAINTS := $(shell $(PYTHON) -m pip config list 2>/dev/null | sed -n "s/^[^=]*\.constraint='\(.*\)'$$/\1/p")
-PIP := $(BIN)/uv pip install -q --python $(BIN)/python $(addprefix --constraint ,$(CONSTRAINTS))
+PIP := $(BIN)/uv pip install -q --system-certs --python $(BIN)/python \
+	$(addprefix --constraint ,$(CONSTRAINTS))
 # uv writes no bytecode (pip wrote it one file at a time: 54 s of its 114); compileall
 # writes it on every core (29 s on two), once for every process after it, leaving out
 # the packages' own tests (a ninth of the files). It goes on past the files written for
@@ -36,14 +38,14 @@ COMPILE := $(BIN)/python -m compileall -qq -j 0 -x "/tests/" $(VENV)/lib || true
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q uv
+	$(BIN)/python -m pip install -q 'uv>=0.13'
 	$(PIP) -e .
 	$(COMPILE)
 	touch $(STAMP)
 
 $(DEV): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q uv
+	$(BIN)/python -m pip install -q 'uv>=0.13'
 	$(PIP) -e '.[dev]'
 	$(COMPILE)
 	touch $(STAMP) $(DEV)
