@@ -75,7 +75,9 @@ def trial_pairs(pairs: list[tuple[str, str]], combo: dict[str, str], cpus_per_tr
     return given
 
 
-class NotARunError(tarfile.FilterError):
+# tarfile's FilterError, where Python has the data filter; without it (Debian 12's
+# Python 3.11.2) fmtb still imports, and check_tarfile_filter refuses the Ray engine
+class NotARunError(getattr(tarfile, "FilterError", tarfile.TarError)):
     """An archive member that is no file or folder of a run."""
 
     def __init__(self, member: tarfile.TarInfo):

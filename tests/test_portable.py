@@ -146,6 +146,28 @@ def test_fmtb_on_windows_says_so_in_one_line_and_exits_2():
     assert "win32" in proc.stderr and "Linux and macOS" in proc.stderr and "WSL" in proc.stderr
 
 
+# A Python older than tarfile's data filter (3.10.12, 3.11.4): Debian 12's python3, 3.11.2
+OLD_TARFILE = ("import tarfile\nfor name in ('data_filter', 'FilterError'):\n"
+               "    vars(tarfile).pop(name, None)\n")
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["run", "--notebooks", "07"], 2, "no notebook '07'"),
+    (["sweep", "--engine", "ray", "--grid", "lr=0.1,0.01", "-q"], 2,
+     "needs a Python with tarfile's data filter"),
+])
+def test_fmtb_on_a_python_without_tarfiles_data_filter(args, code, words):
+    """fmtb imports and checks its input there; the Ray engine, which unpacks the trials'
+    archives with that filter, says in one line what it needs."""
+    script = (OLD_TARFILE + f"import sys; sys.argv = ['fmtb', *{args!r}]; "
+              "from fmtb.cli import main; sys.exit(main())")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert words in proc.stderr, proc.stderr
+
+
 def test_tensorboard_is_found_beside_python_on_windows(monkeypatch, tmp_path):
     """A Windows environment's Scripts folder: python.exe beside tensorboard.exe, and
     not on PATH (a kernel started without activating the environment)."""

@@ -34,6 +34,12 @@ from support import (
 SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50",
          "-p", "n_features", "50", "-q"]
 
+# The Ray engine unpacks the trials' archives with tarfile's data filter; a Python
+# without it (Debian 12's 3.11.2) refuses the engine in one line (tests/test_portable.py)
+pytestmark = pytest.mark.skipif(not hasattr(tarfile, "data_filter"),
+                                reason="this Python has no tarfile data filter, which "
+                                       "fmtb sweep --engine ray needs (3.10.12, 3.11.4)")
+
 
 # --- unit: no Ray started ----------------------------------------------------------
 
