@@ -83,10 +83,15 @@ class Lab(maintainer_lab.Lab):
                 return nb
         raise TimeoutError(f"{notebook} did not finish within {timeout:.0f} s")
 
+    @staticmethod
+    def frame(page):
+        """The visible notebook's (last) TensorBoard frame."""
+        return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
+                            "iframe[id^=tensorboard-frame]").last
+
     def frame_src(self, page) -> str:
         """The ``src`` of the visible notebook's TensorBoard frame, once it is set."""
-        frame = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
-                             "iframe[id^=tensorboard-frame]").last
+        frame = self.frame(page)
         try:
             frame.wait_for(state="attached", timeout=60000)
             frame.scroll_into_view_if_needed()

@@ -169,6 +169,7 @@ def test_walk_through_the_series(lab, page, name):
                                 timeout=30) as resp:
         assert RUN in json.loads(resp.read())
     page.wait_for_timeout(2000)  # the frame draws its dashboard (for the screenshot)
+    lab.frame(page).scroll_into_view_if_needed()  # where the notebook has moved it since
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"walkthrough_{name}.png"))
     lab.close(page, f"{name}.ipynb")  # done with it; its kernel and server run on
