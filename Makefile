@@ -38,14 +38,14 @@ COMPILE := $(BIN)/python -m compileall -qq -j 0 -x "/tests/" $(VENV)/lib || true
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q 'uv>=0.13'
+	$(BIN)/python -m pip install -q --disable-pip-version-check 'uv>=0.13'
 	$(PIP) -e .
 	$(COMPILE)
 	touch $(STAMP)
 
 $(DEV): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q 'uv>=0.13'
+	$(BIN)/python -m pip install -q --disable-pip-version-check 'uv>=0.13'
 	$(PIP) -e '.[dev]'
 	$(COMPILE)
 	touch $(STAMP) $(DEV)
