@@ -27,8 +27,9 @@ dev-packages: $(DEV)
 # 21 s against pip's 87 s (2026-12-06). It reads its own configuration, not pip's: the
 # constraints pip's names (this machine's: the torch on its disk) are passed on, and it
 # trusts the system's certificates, as pip does (a registry behind a local authority).
-CONSTRAINTS := $(shell $(PYTHON) -m pip config list 2>/dev/null | sed -n "s/^[^=]*\.constraint='\(.*\)'$$/\1/p")
-PIP := $(BIN)/uv pip install -q --system-certs --python $(BIN)/python \
+# Both are expanded when an install runs, not at every make (pip config takes 0.6 s).
+CONSTRAINTS = $(shell $(PYTHON) -m pip config list 2>/dev/null | sed -n "s/^[^=]*\.constraint='\(.*\)'$$/\1/p")
+PIP = $(BIN)/uv pip install -q --system-certs --python $(BIN)/python \
 	$(addprefix --constraint ,$(CONSTRAINTS))
 # uv writes no bytecode (pip wrote it one file at a time: 54 s of its 114); compileall
 # writes it on every core (29 s on two), once for every process after it, leaving out

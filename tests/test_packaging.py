@@ -137,7 +137,7 @@ def test_make_run_installs_the_learners_dependencies_only():
     makefile = (ROOT / "Makefile").read_text()
     rules = {m.group(1): m.group(2) for m in re.finditer(r"^([$()\w.-]+):(.*)$", makefile, re.M)}
     assert rules["run"].split() == ["setup"] and rules["setup"].split() == ["$(STAMP)", "data"]
-    assert re.search(r"^PIP := \$\(BIN\)/uv pip install ", makefile, re.M)
+    assert re.search(r"^PIP = \$\(BIN\)/uv pip install ", makefile, re.M)
     recipe = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
     assert "$(PIP) -e .\n" in recipe and "[dev]" not in recipe
     # the contributor's in one install, which makes the learner's stamp true as well
