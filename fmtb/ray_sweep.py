@@ -119,8 +119,12 @@ def unpack(outcome: Outcome, sweep_dir: Path, out_dir: Path) -> None:
         folders.remove_tree(incoming)
 
 
+def has_tarfile_filter() -> bool:
+    return hasattr(tarfile, "data_filter")  # Python 3.10.12, 3.11.4 and later have it
+
+
 def check_tarfile_filter() -> None:
-    if not hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later have it
+    if not has_tarfile_filter():
         raise UsageError("--engine ray needs a Python with tarfile's data filter (3.10.12, "
                          "3.11.4, 3.12 or later) to unpack the trials' runs safely")
 

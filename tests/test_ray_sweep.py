@@ -36,9 +36,9 @@ SMALL = ["-p", "train_subset", "400", "-p", "log_every", "50",
 
 # The Ray engine unpacks the trials' archives with tarfile's data filter; a Python
 # without it (Debian 12's 3.11.2) refuses the engine in one line (tests/test_portable.py)
-pytestmark = pytest.mark.skipif(not hasattr(tarfile, "data_filter"),
+pytestmark = pytest.mark.skipif(not ray_sweep.has_tarfile_filter(),
                                 reason="this Python has no tarfile data filter, which "
-                                       "fmtb sweep --engine ray needs (3.10.12, 3.11.4)")
+                                       "fmtb sweep --engine ray needs")
 
 
 # --- unit: no Ray started ----------------------------------------------------------
