@@ -14,6 +14,8 @@ from fmtb import folders
 from fmtb.maintainer import lab as maintainer_lab
 from fmtb_helpers import paths
 
+TAB = ".lm-DockPanel-tabBar .lm-TabBar-tab"  # a document's tab in JupyterLab's main area
+
 
 def set_parameters(notebook: Path, **values) -> None:
     """Change default values in the copy's ``parameters`` cell (as a learner edits it)."""
@@ -44,8 +46,7 @@ class Lab(maintainer_lab.Lab):
             page.locator(".jp-DirListing-item", has_text=notebook).dblclick()
         else:
             page.goto(f"{self.url}lab/tree/notebooks/{notebook}?token={self.token}")
-        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current",
-                     has_text=notebook).wait_for(timeout=90000)
+        page.locator(f"{TAB}.lm-mod-current", has_text=notebook).wait_for(timeout=90000)
         page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.wait_for(
             timeout=90000)
         deadline = time.monotonic() + 90
@@ -59,7 +60,7 @@ class Lab(maintainer_lab.Lab):
 
     def close(self, page, notebook: str) -> None:
         """Close ``notebook``'s tab (its kernel goes on running, as the learner left it)."""
-        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=notebook)
+        tab = page.locator(TAB, has_text=notebook)
         tab.locator(".lm-TabBar-tabCloseIcon").click()
         tab.wait_for(state="detached", timeout=30000)
 
