@@ -94,8 +94,13 @@ def frame_port(nb) -> int:
     return int(re.search(r"const port = (\d+);", html).group(1))
 
 
+# A learner runs 01 in a kernel of its own. The cell that starts TensorBoard runs one
+# learner at a time: TensorBoard checks that a port is free and then binds it, and of
+# two servers that bind in between, the second exits ("Port 6007 is in use by another
+# program"; docs/teaching.md says to run the cell again). That instant is TensorBoard's
+# race, not what this test is for: which server each learner's frame and address name.
 LEARNER = """
-import json, sys, time
+import fcntl, json, sys, time
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
@@ -104,9 +109,14 @@ notebook, report, release = map(Path, sys.argv[1:4])
 nb = nbformat.read(notebook, as_version=4)
 client = NotebookClient(nb, timeout=600, kernel_name="python3",
                         resources={"metadata": {"path": str(notebook.parent)}})
-with client.setup_kernel():
+with client.setup_kernel(), open(release.with_suffix(".lock"), "a") as lock:
     for index, cell in enumerate(nb.cells):
+        starts_a_server = "%tensorboard" in cell.source
+        if starts_a_server:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         client.execute_cell(cell, index)
+        if starts_a_server:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     nbformat.write(nb, report.with_suffix(".ipynb"))
     report.with_suffix(".done").touch()
     while not Path(str(report) + ".go").exists():  # every learner's server is running
