@@ -100,23 +100,24 @@ def frame_port(nb) -> int:
 # program"; docs/teaching.md says to run the cell again). That instant is TensorBoard's
 # race, not what this test is for: which server each learner's frame and address name.
 LEARNER = """
-import fcntl, json, sys, time
+import json, sys, time
 from pathlib import Path
 import nbformat
+from filelock import FileLock
 from nbclient import NotebookClient
 
 notebook, report, release = map(Path, sys.argv[1:4])
 nb = nbformat.read(notebook, as_version=4)
 client = NotebookClient(nb, timeout=600, kernel_name="python3",
                         resources={"metadata": {"path": str(notebook.parent)}})
-with client.setup_kernel(), open(release.with_suffix(".lock"), "a") as lock:
+one_at_a_time = FileLock(release.with_suffix(".lock"))
+with client.setup_kernel():
     for index, cell in enumerate(nb.cells):
-        starts_a_server = "%tensorboard" in cell.source
-        if starts_a_server:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        client.execute_cell(cell, index)
-        if starts_a_server:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        if "%tensorboard" in cell.source:
+            with one_at_a_time:
+                client.execute_cell(cell, index)
+        else:
+            client.execute_cell(cell, index)
     nbformat.write(nb, report.with_suffix(".ipynb"))
     report.with_suffix(".done").touch()
     while not Path(str(report) + ".go").exists():  # every learner's server is running
