@@ -77,6 +77,14 @@ def test_the_learners_package_imports_no_tooling_and_stays_small():
     assert lines < 1200, lines
 
 
+def test_no_module_of_fmtb_is_over_300_lines():
+    """Each of the command's modules reads top to bottom in one sitting (issue 29 split
+    the runner, Ray's sweep and the kernels to get there)."""
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "fmtb").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300}
+    assert not long, long
+
+
 def test_torch_ranges_accept_the_local_releases():
     from packaging.requirements import Requirement
 
