@@ -291,3 +291,15 @@ def test_the_exercises_go_into_both_editions(tmp_path):
         assert "## 연습문제" in "\n".join(c.source for c in ko.cells)
     assert checks >= 12 and checks == len(exercises.CHECKS)
     assert len(grade_ids) == len(set(grade_ids))
+
+    # and out again (make screenshots): the tutorial's cells alone, as they were
+    before = {p.name: nbformat.read(p, as_version=4) for p in dst.glob("0[1-6]_*.ipynb")}
+    theirs = {entry["id"] for spec in insert.load_specs(dst) for entry in spec["cells"]}
+    insert.remove(dst)
+    for name, nb in before.items():
+        left = nbformat.read(dst / name, as_version=4).cells
+        assert [c.source for c in left] == [c.source for c in nb.cells if c.id not in theirs]
+        assert not any("nbgrader" in c.metadata or c.id == "md-exercises" for c in left)
+        assert left[-1].source.startswith("## Summary") and len(left) > 10
+    with pytest.raises(insert.ExerciseError, match="none of the cells of 01.yml"):
+        insert.remove(dst)

@@ -41,6 +41,26 @@ def squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+def exercise_tags() -> set[str]:
+    """The tags only the exercises log: the ones their cells (notebooks/exercises/*.yml)
+    pass to a writer's ``add_*`` and no other cell of the notebooks does."""
+    from fmtb.maintainer.exercises import load_specs
+
+    logged = re.compile(r"\.add_\w+\(\s*['\"]([^'\"{]+)['\"]")
+    specs = load_specs(ROOT / "notebooks")
+    ids = {entry["id"] for spec in specs for entry in spec["cells"]}
+    theirs = {tag for spec in specs for entry in spec["cells"] if "code" in entry
+              for tag in logged.findall(entry["code"]["en"])}
+    ours = {tag for path in (ROOT / "notebooks").glob("0[1-6]_*.ipynb")
+            for cell in nbformat.read(path, as_version=4).cells
+            if cell.cell_type == "code" and cell.get("id") not in ids
+            for tag in logged.findall(cell.source)}
+    return theirs - ours
+
+
+EXERCISE_TAGS = exercise_tags()
+
+
 def read_back(picture: Path, tmp_path: Path) -> str:
     """The picture's text, as tesseract reads it from a copy at twice the size."""
     big = tmp_path / "big.png"
@@ -51,6 +71,11 @@ def read_back(picture: Path, tmp_path: Path) -> str:
     return subprocess.run(["tesseract", str(big), "-", "--psm", "11"], capture_output=True,
                           text=True, check=True,
                           env={**os.environ, "OMP_THREAD_LIMIT": "1"}).stdout
+
+
+def test_the_exercises_tags_are_found():
+    """The check below reads the exercises' tags from their cells: it finds some."""
+    assert {"sixteen_test_images", "exercise/squares"} <= EXERCISE_TAGS, EXERCISE_TAGS
 
 
 def test_every_picture_exists_and_names_its_tags():
@@ -67,6 +92,9 @@ def test_picture_shows_what_its_caption_says(where, caption, picture, tmp_path):
     seen = squash(text)
     for tag in re.findall(r"`([^`]+)`", caption):
         assert squash(tag) in seen, f"{picture.name}: {tag!r} not read back from:\n{text}"
+    # a picture stands beside the tutorial's text: no exercise's answer in it
+    shown = [tag for tag in EXERCISE_TAGS if squash(tag) in seen]
+    assert not shown, f"{picture.name} shows what an exercise logs: {shown}"
     for path in ("/tmp/", "/work/", "/home/", "/root/", "build/", "screenshots-run"):
         assert path not in text, f"{picture.name} shows {path!r}"
 

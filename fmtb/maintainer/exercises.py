@@ -140,6 +140,21 @@ def apply(notebooks_dir: Path) -> list[Path]:
     return written
 
 
+def remove(notebooks_dir: Path) -> None:
+    """Take every exercise's cells out of the notebooks in ``notebooks_dir``, a copy
+    (``make screenshots``: its pictures stand beside the tutorial's text, where a
+    learner has not done the exercises yet)."""
+    for spec in load_specs(notebooks_dir):
+        ids = {entry["id"] for entry in spec["cells"]}
+        path = notebooks_dir / spec["notebook"]
+        nb = nbformat.read(path, as_version=4)
+        kept = [cell for cell in nb.cells if cell.get("id") not in ids]
+        if len(kept) == len(nb.cells):
+            raise ExerciseError(f"{path}: none of the cells of {spec['path'].name} is there")
+        nb.cells = kept
+        nbformat.write(nb, path)
+
+
 def main(argv: list[str]) -> int:
     notebooks_dir = Path(argv[0]) if argv else paths.notebooks_dir()
     try:

@@ -2,11 +2,13 @@
 
 Playwright drives Debian's ``/usr/bin/chromium`` (a browser download is not
 possible everywhere this runs). ``make screenshots`` runs the six notebooks one
-after another with their defaults into a run named as the learner's, against one
-TensorBoard started as ``%tensorboard`` starts it (``--logdir ../runs`` from the
-notebooks' folder, so no machine path shows), and photographs each notebook's
-dashboards right after it: ``docs/img/tb_NN_*.png``, the pictures the notebooks
-and the README show. With a sweep folder, the HParams of several runs too.
+after another with their defaults, without their exercises (the pictures stand
+beside the tutorial's text and must not show an answer), into a run named as the
+learner's, against one TensorBoard started as ``%tensorboard`` starts it
+(``--logdir ../runs`` from the notebooks' folder, so no machine path shows), and
+photographs each notebook's dashboards right after it: ``docs/img/tb_NN_*.png``,
+the pictures the notebooks and the README show. With a sweep folder, the HParams
+of several runs too.
 
     python -m fmtb.maintainer.screenshots OUT_DIR [SWEEP_DIR]
 """
@@ -57,6 +59,7 @@ GRAPHS_VIEWPORT = {"width": 1280, "height": 1100}  # Net expanded, both Conv2d n
 # what a reader (and OCR) must find, both Conv2d nodes among them
 GRAPH_AREA = {"x": 320, "y": 150, "width": 630, "height": 950}
 PR_CURVES_VIEWPORT = {"width": 1980, "height": 640}  # the three classes' cards in one row
+SCALARS_VIEWPORT = {"width": 1280, "height": 610}  # training loss enlarged, nothing below
 
 
 def _visible(page, text: str):
@@ -155,8 +158,9 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 _visible(page, text).wait_for(timeout=timeout_ms)
             if dashboard in ONLY_MAIN_RUN and shots is not SWEEP_SHOT:
                 _only_run(page, MAIN_RUN)
-            if dashboard == "scalars":  # the logged values, as 05's text says
+            if dashboard == "scalars":  # every logged value, as 05's text says
                 _smoothing(page, "0")
+                page.get_by_text("Ignore outliers in chart scaling").first.click()
             if name == "tb_05_predictions.png":  # big enough to read the titles
                 page.set_viewport_size(PREDICTIONS_VIEWPORT)
                 page.get_by_text("Show actual image size").first.click()
@@ -164,13 +168,15 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 _filter(page, tag_filter)
                 page.wait_for_timeout(1500)
                 _show(page, text)
-            if dashboard == "histograms":  # one chart, big enough to read its axes
+            if dashboard in ("scalars", "histograms"):  # one chart, big enough to read
                 page.locator('paper-icon-button[icon="fullscreen"]').filter(visible=True).first.click()
                 page.wait_for_timeout(1500)
             if name == "tb_05_predictions.png":
                 _slide_to_step(page, PREDICTIONS_STEP, timeout_ms)
             if dashboard == "hparams":  # wide enough for the metrics' columns
                 page.set_viewport_size(HPARAMS_VIEWPORT)
+            if dashboard == "scalars":
+                page.set_viewport_size(SCALARS_VIEWPORT)
             if dashboard == "pr_curves":
                 page.set_viewport_size(PR_CURVES_VIEWPORT)
                 _show(page, "Tags matching")
@@ -229,8 +235,9 @@ def _projector_runs(url: str) -> list[str]:
 
 
 def series_pictures(out_dir: Path) -> list[Path]:
-    """Run the six notebooks with their defaults in a scratch folder laid out as the
-    project is (``notebooks/``, ``data``, ``runs/``); after each one, its pictures."""
+    """Run the six notebooks with their defaults, without their exercises, in a
+    scratch folder laid out as the project is (``notebooks/``, ``data``, ``runs/``);
+    after each one, its pictures."""
     import shutil
     import subprocess
 
@@ -240,12 +247,14 @@ def series_pictures(out_dir: Path) -> list[Path]:
 
     from .. import folders
     from ..servers import SERVER_FLAGS, stop_servers
+    from . import exercises
 
     taken, before = [], {i.pid for i in board_servers.running_servers()}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         shutil.copytree(paths.notebooks_dir(), root / "notebooks", symlinks=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        exercises.remove(root / "notebooks")  # the pictures must not show an answer
         (root / "data").symlink_to(paths.data_root())
         (root / "runs").mkdir()
         server = subprocess.Popen(  # what %tensorboard in notebook 01 starts
@@ -260,7 +269,7 @@ def series_pictures(out_dir: Path) -> list[Path]:
                     break
                 time.sleep(0.2)
             url = f"http://localhost:{info.port}"
-            # 01's picture: TensorBoard before anything is logged (01's exercises log)
+            # 01's picture: TensorBoard before anything is logged
             taken += capture(url, out_dir, SHOTS["01"])
             for notebook in folders.notebooks(root / "notebooks"):
                 print(f"running {notebook.stem} ...", flush=True)
