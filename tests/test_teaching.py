@@ -96,9 +96,10 @@ def frame_port(nb) -> int:
 
 # A learner runs 01 in a kernel of its own. The cell that starts TensorBoard runs one
 # learner at a time: TensorBoard checks that a port is free and then binds it, and of
-# two servers that bind in between, the second exits ("Port 6007 is in use by another
-# program"; docs/teaching.md says to run the cell again). That instant is TensorBoard's
-# race, not what this test is for: which server each learner's frame and address name.
+# two servers that bind in between, the second exits ("Port … is in use by another
+# program"). That instant is TensorBoard's race, not what this test is for: which
+# server each learner's frame and address name. A server another test starts at that
+# instant takes no lock: then the learner runs the cell again, as docs/teaching.md says.
 LEARNER = """
 import json, sys, time
 from pathlib import Path
@@ -113,9 +114,12 @@ client = NotebookClient(nb, timeout=600, kernel_name="python3",
 one_at_a_time = FileLock(release.with_suffix(".lock"))
 with client.setup_kernel():
     for index, cell in enumerate(nb.cells):
-        if "%tensorboard" in cell.source:
+        if cell.cell_type == "code" and "%tensorboard" in cell.source:
             with one_at_a_time:
                 client.execute_cell(cell, index)
+                if "Failed to launch TensorBoard" in json.dumps(cell.outputs):
+                    print("ran the %tensorboard cell again:", cell.outputs, flush=True)
+                    client.execute_cell(cell, index)
         else:
             client.execute_cell(cell, index)
     nbformat.write(nb, report.with_suffix(".ipynb"))
