@@ -41,24 +41,26 @@ def squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def exercise_tags() -> set[str]:
-    """The tags only the exercises log: the ones their cells (notebooks/exercises/*.yml)
-    pass to a writer's ``add_*`` and no other cell of the notebooks does."""
+def only_the_exercises(pattern: str) -> set[str]:
+    """What ``pattern`` finds in the exercises' cells (notebooks/exercises/*.yml) and in
+    no other code cell of the notebooks."""
     from fmtb.maintainer.exercises import load_specs
 
-    logged = re.compile(r"\.add_\w+\(\s*['\"]([^'\"{]+)['\"]")
     specs = load_specs(ROOT / "notebooks")
     ids = {entry["id"] for spec in specs for entry in spec["cells"]}
-    theirs = {tag for spec in specs for entry in spec["cells"] if "code" in entry
-              for tag in logged.findall(entry["code"]["en"])}
-    ours = {tag for path in (ROOT / "notebooks").glob("0[1-6]_*.ipynb")
+    theirs = {found for spec in specs for entry in spec["cells"] if "code" in entry
+              for found in re.findall(pattern, entry["code"]["en"])}
+    ours = {found for path in (ROOT / "notebooks").glob("0[1-6]_*.ipynb")
             for cell in nbformat.read(path, as_version=4).cells
             if cell.cell_type == "code" and cell.get("id") not in ids
-            for tag in logged.findall(cell.source)}
+            for found in re.findall(pattern, cell.source)}
     return theirs - ours
 
 
-EXERCISE_TAGS = exercise_tags()
+# the tags a writer's add_* logs only in the exercises, and the dashboards only they
+# feed (TensorBoard names a dashboard in capitals in its top bar: add_text, TEXT)
+EXERCISE_TAGS = only_the_exercises(r"\.add_\w+\(\s*['\"]([^'\"{]+)['\"]")
+EXERCISE_DASHBOARDS = {m.upper() for m in only_the_exercises(r"\.add_(text)\(")}
 
 
 def read_back(picture: Path, tmp_path: Path) -> str:
@@ -76,6 +78,7 @@ def read_back(picture: Path, tmp_path: Path) -> str:
 def test_the_exercises_tags_are_found():
     """The check below reads the exercises' tags from their cells: it finds some."""
     assert {"sixteen_test_images", "exercise/squares"} <= EXERCISE_TAGS, EXERCISE_TAGS
+    assert EXERCISE_DASHBOARDS == {"TEXT"}
 
 
 def test_every_picture_exists_and_names_its_tags():
@@ -94,6 +97,7 @@ def test_picture_shows_what_its_caption_says(where, caption, picture, tmp_path):
         assert squash(tag) in seen, f"{picture.name}: {tag!r} not read back from:\n{text}"
     # a picture stands beside the tutorial's text: no exercise's answer in it
     shown = [tag for tag in EXERCISE_TAGS if squash(tag) in seen]
+    shown += [tab for tab in EXERCISE_DASHBOARDS if re.search(rf"\b{tab}\b", text)]
     assert not shown, f"{picture.name} shows what an exercise logs: {shown}"
     for path in ("/tmp/", "/work/", "/home/", "/root/", "build/", "screenshots-run"):
         assert path not in text, f"{picture.name} shows {path!r}"

@@ -9,6 +9,7 @@ replacing cells of the same ids (run it again after editing a YAML file), and wr
 their Korean into ``notebooks/ko/translations.json`` with the English cells' SHA-256;
 ``python -m fmtb.maintainer.translate`` then writes the Korean notebooks. Outputs of
 the new cells are empty until the notebooks are executed again (``make notebooks``).
+:func:`remove` takes them out of a copy again (``make screenshots``).
 
     python -m fmtb.maintainer.exercises [NOTEBOOKS_DIR]   # default: notebooks/
 """
@@ -147,6 +148,8 @@ def remove(notebooks_dir: Path) -> None:
     for spec in load_specs(notebooks_dir):
         ids = {entry["id"] for entry in spec["cells"]}
         path = notebooks_dir / spec["notebook"]
+        if not path.is_file():
+            raise ExerciseError(f"{spec['path'].name} names {path}, which is missing")
         nb = nbformat.read(path, as_version=4)
         kept = [cell for cell in nb.cells if cell.get("id") not in ids]
         if len(kept) == len(nb.cells):

@@ -160,7 +160,8 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 _only_run(page, MAIN_RUN)
             if dashboard == "scalars":  # every logged value, as 05's text says
                 _smoothing(page, "0")
-                page.get_by_text("Ignore outliers in chart scaling").first.click()
+                page.get_by_role("checkbox", name="Ignore outliers in chart scaling").filter(
+                    visible=True).first.uncheck()
             if name == "tb_05_predictions.png":  # big enough to read the titles
                 page.set_viewport_size(PREDICTIONS_VIEWPORT)
                 page.get_by_text("Show actual image size").first.click()
@@ -210,8 +211,6 @@ def _smoothing(page, value: str) -> None:
 def _slide_to_step(page, step: str, timeout_ms: int) -> None:
     """Move the first image card's step slider to ``step`` (as the card prints it,
     "2,999"): from the first step, one arrow key press at a time."""
-    import re
-
     card = page.locator("tf-image-loader").filter(visible=True).first
     slider = card.locator("paper-slider").first
     slider.wait_for(timeout=timeout_ms)
