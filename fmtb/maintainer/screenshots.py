@@ -50,7 +50,6 @@ SWEEP_SHOT = {"tb_sweep_hparams.png": ("hparams", "hparam/test accuracy", "")}
 
 
 VIEWPORT = {"width": 1280, "height": 860}
-HPARAMS_VIEWPORT = {"width": 1760, "height": 480}
 # 05's text: "At step 2,999, after only 3000 iterations": the third of 15 log points
 PREDICTIONS_STEP = "2,999"
 PREDICTIONS_VIEWPORT = {"width": 1720, "height": 640}  # the card's four images side by side
@@ -58,8 +57,10 @@ GRAPHS_VIEWPORT = {"width": 1280, "height": 1100}  # Net expanded, both Conv2d n
 # the graph alone, right of the controls and left of the node's card: its labels are
 # what a reader (and OCR) must find, both Conv2d nodes among them
 GRAPH_AREA = {"x": 320, "y": 150, "width": 630, "height": 950}
-PR_CURVES_VIEWPORT = {"width": 1980, "height": 640}  # the three classes' cards in one row
-SCALARS_VIEWPORT = {"width": 1280, "height": 610}  # training loss enlarged, nothing below
+# the viewport a dashboard's picture is taken in, once it is set up
+VIEWPORTS = {"hparams": {"width": 1760, "height": 480},  # every metric's column
+             "pr_curves": {"width": 1980, "height": 640},  # the three classes in one row
+             "scalars": {"width": 1280, "height": 610}}  # training loss enlarged, nothing below
 
 
 def _visible(page, text: str):
@@ -174,12 +175,9 @@ def capture(url: str, out_dir: Path, shots: dict, timeout_ms: int = 60000) -> li
                 page.wait_for_timeout(1500)
             if name == "tb_05_predictions.png":
                 _slide_to_step(page, PREDICTIONS_STEP, timeout_ms)
-            if dashboard == "hparams":  # wide enough for the metrics' columns
-                page.set_viewport_size(HPARAMS_VIEWPORT)
-            if dashboard == "scalars":
-                page.set_viewport_size(SCALARS_VIEWPORT)
+            if dashboard in VIEWPORTS:
+                page.set_viewport_size(VIEWPORTS[dashboard])
             if dashboard == "pr_curves":
-                page.set_viewport_size(PR_CURVES_VIEWPORT)
                 _show(page, "Tags matching")
             page.mouse.move(1, 1)  # no tooltip from where the pointer last was
             page.wait_for_timeout(3000)  # let charts and images finish drawing
