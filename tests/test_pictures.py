@@ -41,20 +41,27 @@ def squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def only_the_exercises(pattern: str) -> set[str]:
-    """What ``pattern`` finds in the exercises' cells (notebooks/exercises/*.yml) and in
-    no other code cell of the notebooks."""
+def exercises_and_tutorial_code() -> tuple[str, str]:
+    """The code of the exercises' cells (notebooks/exercises/*.yml), and of every other
+    code cell of the notebooks."""
     from fmtb.maintainer.exercises import load_specs
 
     specs = load_specs(ROOT / "notebooks")
     ids = {entry["id"] for spec in specs for entry in spec["cells"]}
-    theirs = {found for spec in specs for entry in spec["cells"] if "code" in entry
-              for found in re.findall(pattern, entry["code"]["en"])}
-    ours = {found for path in (ROOT / "notebooks").glob("0[1-6]_*.ipynb")
+    theirs = [entry["code"]["en"] for spec in specs for entry in spec["cells"]
+              if "code" in entry]
+    ours = [cell.source for path in (ROOT / "notebooks").glob("0[1-6]_*.ipynb")
             for cell in nbformat.read(path, as_version=4).cells
-            if cell.cell_type == "code" and cell.get("id") not in ids
-            for found in re.findall(pattern, cell.source)}
-    return theirs - ours
+            if cell.cell_type == "code" and cell.get("id") not in ids]
+    return "\n".join(theirs), "\n".join(ours)
+
+
+EXERCISES_CODE, TUTORIAL_CODE = exercises_and_tutorial_code()
+
+
+def only_the_exercises(pattern: str) -> set[str]:
+    """What ``pattern`` finds in the exercises' code and nowhere else in the notebooks."""
+    return set(re.findall(pattern, EXERCISES_CODE)) - set(re.findall(pattern, TUTORIAL_CODE))
 
 
 # the tags a writer's add_* logs only in the exercises, and the dashboards only they
